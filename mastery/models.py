@@ -1,0 +1,241 @@
+"""Frameworks, competencies, the prerequisite graph, evidence, mastery policies and states."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from profiles.models import grade_range_check
+
+
+class Framework(models.Model):
+    name = models.CharField(max_length=200)
+    subject = models.CharField(max_length=100)
+    grade_low = models.PositiveSmallIntegerField()
+    grade_high = models.PositiveSmallIntegerField()
+    source_identifier = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["subject", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "name"], name="framework_name_unique_in_subject"),
+            grade_range_check("grade_low", "framework_grade_low_range"),
+            grade_range_check("grade_high", "framework_grade_high_range"),
+            models.CheckConstraint(
+                condition=Q(grade_low__lte=models.F("grade_high")), name="framework_grades_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Competency(models.Model):
+    """A competency in a framework's hierarchy. Strands and clusters are competencies with children."""
+
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="competencies")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    code = models.CharField(max_length=100)
+    statement = models.TextField()
+    grade_level = models.PositiveSmallIntegerField()
+    sort_order = models.PositiveIntegerField(default=0)
+    assessable = models.BooleanField(default=True, help_text="False for strands and clusters that only group.")
+    source_identifier = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    deprecated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["framework", "grade_level", "sort_order", "code"]
+        verbose_name_plural = "competencies"
+        constraints = [
+            models.UniqueConstraint(fields=["framework", "code"], name="competency_code_unique_in_framework"),
+            grade_range_check("grade_level", "competency_grade_range"),
+            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="competency_not_own_parent"),
+        ]
+        indexes = [models.Index(fields=["framework", "grade_level"], name="competency_framework_grade_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.statement[:60]}"
+
+
+class PrerequisiteCycleError(ValidationError):
+    """Raised when a new prerequisite edge would close a cycle in the graph."""
+
+
+class Prerequisite(models.Model):
+    """`prerequisite` must be mastered before `competency`. The edges form a DAG."""
+
+    competency = models.ForeignKey(Competency, on_delete=models.CASCADE, related_name="prerequisite_edges")
+    prerequisite = models.ForeignKey(Competency, on_delete=models.CASCADE, related_name="dependent_edges")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["competency", "prerequisite"], name="prerequisite_edge_unique"),
+            models.CheckConstraint(condition=~Q(competency=models.F("prerequisite")), name="prerequisite_not_self"),
+        ]
+        indexes = [models.Index(fields=["prerequisite"], name="prerequisite_reverse_idx")]
+
+    def clean(self) -> None:
+        # Imported here: selectors read models, so the model module cannot import them at load time.
+        from mastery.selectors import prerequisite_cycle_path
+
+        if self.competency_id is None or self.prerequisite_id is None:
+            return
+        if self.competency_id == self.prerequisite_id:
+            raise PrerequisiteCycleError(
+                {"prerequisite": f"{self.competency.code} cannot be a prerequisite of itself."}
+            )
+        cycle = prerequisite_cycle_path(competency_id=self.competency_id, prerequisite_id=self.prerequisite_id)
+        if cycle:
+            raise PrerequisiteCycleError(
+                {
+                    "prerequisite": (
+                        f"Making {self.prerequisite.code} a prerequisite of {self.competency.code} would create "
+                        f"a cycle: {' → '.join(cycle)}."
+                    )
+                }
+            )
+
+    def __str__(self) -> str:
+        return f"{self.prerequisite.code} → {self.competency.code}"
+
+
+class MasteryMethod(models.TextChoices):
+    BKT = "bkt", "Bayesian Knowledge Tracing"
+    DECAYING_AVERAGE = "decaying_average", "Decaying average"
+    N_TIMES = "n_times", "N times at the standard"
+    MOST_RECENT = "most_recent", "Most recent rating"
+    HIGHEST = "highest", "Highest rating"
+    MEAN = "mean", "Mean rating"
+
+
+class MasteryPolicy(models.Model):
+    """How a framework decides mastery. Versioned: a change makes a new row, never an edit."""
+
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="policies")
+    version = models.PositiveIntegerField()
+    method = models.CharField(max_length=20, choices=MasteryMethod.choices, default=MasteryMethod.BKT)
+    parameters = models.JSONField(default=dict, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["framework", "-version"]
+        verbose_name_plural = "mastery policies"
+        constraints = [
+            models.UniqueConstraint(fields=["framework", "version"], name="policy_version_unique"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="policy_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.framework} v{self.version} ({self.get_method_display()})"
+
+
+class Evidence(models.Model):
+    """One observation of a student on a competency. Append-only; (source, external_id) is unique."""
+
+    class Kind(models.TextChoices):
+        SCORE = "score", "Scored response"
+        RATING = "rating", "Teacher rating (1–4)"
+        COMPLETION = "completion", "Activity completion"
+
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="evidence")
+    competency = models.ForeignKey(Competency, on_delete=models.PROTECT, related_name="evidence")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    observed_at = models.DateTimeField()
+    score = models.FloatField(null=True, blank=True, help_text="Normalized to [0, 1].")
+    rating = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1–4 rubric rating.")
+    source = models.CharField(max_length=100, default="manual")
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="evidence_recorded"
+    )
+    note = models.TextField(blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["observed_at", "id"]
+        verbose_name_plural = "evidence"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="evidence_external_id_unique_per_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=1)), name="evidence_score_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | (Q(rating__gte=1) & Q(rating__lte=4)),
+                name="evidence_rating_range",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="score") & Q(score__isnull=False))
+                | (Q(kind="rating") & Q(rating__isnull=False))
+                | Q(kind="completion"),
+                name="evidence_kind_has_value",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["student", "competency", "observed_at"], name="evidence_student_comp_idx"),
+            models.Index(fields=["competency", "observed_at"], name="evidence_competency_idx"),
+            # The nightly run picks up what arrived since the last run.
+            models.Index(fields=["created_at"], name="evidence_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Evidence #{self.pk}"
+
+
+class MasteryStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    IN_PROGRESS = "in_progress", "In progress"
+    MASTERED = "mastered", "Mastered"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+
+
+class MasteryState(models.Model):
+    """One row per student × competency: what the policy concluded, and any teacher override."""
+
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mastery_states")
+    competency = models.ForeignKey(Competency, on_delete=models.CASCADE, related_name="states")
+    status = models.CharField(max_length=12, choices=MasteryStatus.choices, default=MasteryStatus.NOT_STARTED)
+    estimate = models.FloatField(null=True, blank=True)
+    evidence_count = models.PositiveIntegerField(default=0)
+    first_mastered_at = models.DateTimeField(null=True, blank=True)
+    last_evidence_at = models.DateTimeField(null=True, blank=True)
+    policy = models.ForeignKey(MasteryPolicy, null=True, blank=True, on_delete=models.PROTECT)
+    override_status = models.CharField(max_length=12, choices=MasteryStatus.choices, null=True, blank=True)
+    override_note = models.TextField(blank=True)
+    override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    override_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["student", "competency"], name="mastery_state_unique"),
+            models.CheckConstraint(
+                condition=Q(estimate__isnull=True) | (Q(estimate__gte=0) & Q(estimate__lte=1)),
+                name="mastery_estimate_range",
+            ),
+            # An override always carries its reason, author and time.
+            models.CheckConstraint(
+                condition=Q(override_status__isnull=True)
+                | (~Q(override_note="") & Q(override_by__isnull=False) & Q(override_at__isnull=False)),
+                name="mastery_override_explained",
+            ),
+        ]
+        indexes = [models.Index(fields=["competency", "status"], name="mastery_competency_status_idx")]
+
+    @property
+    def effective_status(self) -> str:
+        return self.override_status or self.status
+
+    def __str__(self) -> str:
+        return f"{self.student_id} × {self.competency_id}: {self.effective_status}"

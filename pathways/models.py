@@ -1,0 +1,209 @@
+"""Learning paths and their steps, teacher limits on choice, activities, pacing alerts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from mastery.models import Competency, Framework
+from profiles.models import Section, Term
+
+
+class LearningPath(models.Model):
+    """A student's path through one framework in one term, with a target date (flexible pacing)."""
+
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="learning_paths")
+    framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="paths")
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="paths")
+    start_date = models.DateField()
+    target_date = models.DateField()
+    targets_mastered_at_start = models.PositiveIntegerField(default=0, help_text="A0 in the pacing formula.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["student", "framework", "term"], name="path_unique_per_term"),
+            models.CheckConstraint(condition=Q(start_date__lt=models.F("target_date")), name="path_dates_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Path #{self.pk} ({self.framework})"
+
+
+class PathStep(models.Model):
+    class State(models.TextChoices):
+        LOCKED = "locked", "Locked"
+        READY = "ready", "Ready"
+        IN_PROGRESS = "in_progress", "In progress"
+        MASTERED = "mastered", "Mastered"
+        SKIPPED = "skipped", "Skipped"
+
+    class Reason(models.TextChoices):
+        GRADE_LEVEL_TARGET = "grade_level_target", "Grade-level target"
+        GAP_FILLING = "gap_filling", "Gap-filling prerequisite"
+        TEACHER_ADDED = "teacher_added", "Added by a teacher"
+
+    path = models.ForeignKey(LearningPath, on_delete=models.CASCADE, related_name="steps")
+    competency = models.ForeignKey(Competency, on_delete=models.PROTECT, related_name="path_steps")
+    order = models.PositiveIntegerField()
+    state = models.CharField(max_length=12, choices=State.choices, default=State.LOCKED)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    is_target = models.BooleanField(default=True, help_text="Counts toward the path's target set T.")
+    pinned = models.BooleanField(default=False, help_text="Required by the teacher before free choice.")
+    skip_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["path", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["path", "competency"], name="step_competency_unique_in_path"),
+            models.UniqueConstraint(
+                fields=["path", "order"],
+                name="step_order_unique_in_path",
+                deferrable=models.Deferrable.DEFERRED,  # reordering swaps positions in one transaction
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="skipped") | ~Q(skip_reason=""), name="step_skip_has_reason"
+            ),
+        ]
+        indexes = [models.Index(fields=["path", "state"], name="step_path_state_idx")]
+
+    def __str__(self) -> str:
+        return f"Step {self.order} of path #{self.path_id}"
+
+
+class ChoiceLimits(models.Model):
+    """The limits a teacher sets on students' choice in a section (choice within limits)."""
+
+    section = models.OneToOneField(Section, on_delete=models.CASCADE, related_name="choice_limits")
+    open_ready_steps = models.PositiveSmallIntegerField(default=3, help_text="Ready steps a student may choose from.")
+    required_first = models.ManyToManyField(Competency, blank=True, related_name="+")
+    approval_required = models.BooleanField(default=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "choice limits"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(open_ready_steps__gte=1) & Q(open_ready_steps__lte=20), name="choice_open_steps_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Choice limits for {self.section}"
+
+
+class Activity(models.Model):
+    """Instructional material linked to competencies; only approved material is offered."""
+
+    class Review(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    url = models.URLField(blank=True)
+    competencies = models.ManyToManyField(Competency, related_name="activities")
+    review_status = models.CharField(max_length=10, choices=Review.choices, default=Review.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "activities"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(review_status="pending") | (Q(reviewed_by__isnull=False) & Q(reviewed_at__isnull=False)),
+                name="activity_review_has_reviewer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class StepChoice(models.Model):
+    """A student's choice of what to work on next, and with which activity."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+
+    step = models.ForeignKey(PathStep, on_delete=models.CASCADE, related_name="choices")
+    activity = models.ForeignKey(Activity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.APPROVED)
+    chosen_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-chosen_at"]
+
+    def __str__(self) -> str:
+        return f"Choice of step #{self.step_id}"
+
+
+class PacingAlert(models.Model):
+    class Kind(models.TextChoices):
+        BEHIND_PACE = "behind_pace", "Behind pace"
+        STUCK = "stuck", "Stuck"
+        INACTIVE = "inactive", "Inactive"
+        HELD_BACK = "held_back", "Held back from grade-level work"
+        AVOIDING = "avoiding", "Avoiding challenge"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+
+    class Severity(models.IntegerChoices):
+        LOW = 1, "Low"
+        MEDIUM = 2, "Medium"
+        HIGH = 3, "High"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alerts")
+    path = models.ForeignKey(LearningPath, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    competency = models.ForeignKey(Competency, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    numbers = models.JSONField(default=dict, help_text="The figures that raised the alert.")
+    reason = models.TextField(help_text="Plain-language reason, for teachers.")
+    opened_on = models.DateField()
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_on = models.DateField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-severity", "opened_on"]
+        constraints = [
+            # A rerun never duplicates an alert that is still open or acknowledged.
+            models.UniqueConstraint(
+                fields=["student", "kind", "path", "competency"],
+                condition=~Q(status="resolved"),
+                nulls_distinct=False,
+                name="alert_one_unresolved_per_condition",
+            ),
+            models.CheckConstraint(condition=~Q(status="resolved") | Q(resolved_on__isnull=False), name="alert_resolved_has_date"),
+        ]
+        indexes = [models.Index(fields=["student", "status"], name="alert_student_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} alert #{self.pk}"

@@ -1,0 +1,5 @@
+"""plplatform: a schoolwide personalized-learning platform."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,180 @@
+"""The one place that decides who may see or do what to which student.
+
+Every list starts from one of the scoped querysets below; every detail fetch goes through a
+`get_*_or_404` here, so an unknown id and a forbidden id give the same 404.
+
+The rules:
+- a student sees only themself;
+- a teacher sees the students actively enrolled in the sections they actively teach;
+- a principal sees their school; a district admin their district;
+- a guardian sees only their own children;
+- demographics are never shown per student; principals and district admins see them as aggregates.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from .models import Enrollment, Goal, LearnerProfile, Role, RoleMembership, School, Section, User
+
+AnyUser = User | AnonymousUser
+
+# Where a user with several roles lands first: the widest view they have.
+ROLE_PRIORITY = [Role.DISTRICT_ADMIN, Role.PRINCIPAL, Role.TEACHER, Role.STUDENT, Role.GUARDIAN]
+
+
+def user_roles(user: AnyUser) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    cached: set[str] | None = getattr(user, "_plplatform_roles", None)
+    if cached is None:
+        cached = set(RoleMembership.objects.filter(user=user, active=True).values_list("role", flat=True))
+        user._plplatform_roles = cached  # type: ignore[union-attr]
+    return cached
+
+
+def primary_role(user: AnyUser) -> str | None:
+    roles = user_roles(user)
+    return next((role for role in ROLE_PRIORITY if role in roles), None)
+
+
+def _membership_ids(user: AnyUser, role: str, field: str) -> QuerySet:
+    return RoleMembership.objects.filter(user=user, role=role, active=True).values(field)
+
+
+def _taught_section_ids(user: AnyUser) -> QuerySet:
+    return Enrollment.objects.filter(user=user, role=Enrollment.Role.TEACHER, active=True).values("section_id")
+
+
+STAFF_ROLES = {Role.TEACHER, Role.PRINCIPAL, Role.DISTRICT_ADMIN}
+
+
+def _student_condition(user: AnyUser, roles: set[str]) -> Q:
+    """Which learner profiles the user may see through the given roles, as one condition."""
+    condition = Q(pk__in=[])
+    if Role.STUDENT in roles:
+        condition |= Q(user=user)
+    if Role.TEACHER in roles:
+        condition |= Q(
+            user__enrollments__section__in=_taught_section_ids(user),
+            user__enrollments__role=Enrollment.Role.STUDENT,
+            user__enrollments__active=True,
+        )
+    if Role.PRINCIPAL in roles:
+        condition |= Q(school__in=_membership_ids(user, Role.PRINCIPAL, "school_id"))
+    if Role.DISTRICT_ADMIN in roles:
+        condition |= Q(school__district__in=_membership_ids(user, Role.DISTRICT_ADMIN, "district_id"))
+    if Role.GUARDIAN in roles:
+        condition |= Q(user__guardian_links__guardian=user)
+    return condition
+
+
+def visible_learner_profiles(user: AnyUser) -> QuerySet[LearnerProfile]:
+    if not user.is_authenticated:
+        return LearnerProfile.objects.none()
+    if user.is_superuser:
+        return LearnerProfile.objects.all()
+    ids = LearnerProfile.objects.filter(_student_condition(user, user_roles(user))).values("pk")
+    return LearnerProfile.objects.filter(pk__in=ids)
+
+
+def visible_students(user: AnyUser) -> QuerySet[User]:
+    """Users who are students the given user may see."""
+    return User.objects.filter(pk__in=visible_learner_profiles(user).values("pk"))
+
+
+def visible_schools(user: AnyUser) -> QuerySet[School]:
+    if not user.is_authenticated:
+        return School.objects.none()
+    if user.is_superuser:
+        return School.objects.all()
+    roles = user_roles(user)
+    condition = Q(pk__in=[])
+    for role in (Role.STUDENT, Role.TEACHER, Role.PRINCIPAL, Role.GUARDIAN):
+        if role in roles:
+            condition |= Q(pk__in=_membership_ids(user, role, "school_id"))
+    if Role.DISTRICT_ADMIN in roles:
+        condition |= Q(district__in=_membership_ids(user, Role.DISTRICT_ADMIN, "district_id"))
+    return School.objects.filter(condition)
+
+
+def visible_sections(user: AnyUser) -> QuerySet[Section]:
+    if not user.is_authenticated:
+        return Section.objects.none()
+    if user.is_superuser:
+        return Section.objects.all()
+    roles = user_roles(user)
+    condition = Q(pk__in=[])
+    if Role.STUDENT in roles:
+        condition |= Q(
+            pk__in=Enrollment.objects.filter(user=user, role=Enrollment.Role.STUDENT, active=True).values("section_id")
+        )
+    if Role.TEACHER in roles:
+        condition |= Q(pk__in=_taught_section_ids(user))
+    if Role.PRINCIPAL in roles:
+        condition |= Q(school__in=_membership_ids(user, Role.PRINCIPAL, "school_id"))
+    if Role.DISTRICT_ADMIN in roles:
+        condition |= Q(school__district__in=_membership_ids(user, Role.DISTRICT_ADMIN, "district_id"))
+    if Role.GUARDIAN in roles:
+        condition |= Q(
+            pk__in=Enrollment.objects.filter(
+                user__guardian_links__guardian=user, role=Enrollment.Role.STUDENT, active=True
+            ).values("section_id")
+        )
+    return Section.objects.filter(condition)
+
+
+def visible_goals(user: AnyUser) -> QuerySet[Goal]:
+    return Goal.objects.filter(student__in=visible_students(user).values("pk"))
+
+
+def get_learner_profile_or_404(user: AnyUser, student_id: int) -> LearnerProfile:
+    try:
+        return visible_learner_profiles(user).select_related("user", "school").get(pk=student_id)
+    except LearnerProfile.DoesNotExist:
+        raise Http404("No such student.") from None
+
+
+def get_section_or_404(user: AnyUser, section_id: int) -> Section:
+    try:
+        return visible_sections(user).select_related("school", "term").get(pk=section_id)
+    except Section.DoesNotExist:
+        raise Http404("No such section.") from None
+
+
+def get_school_or_404(user: AnyUser, school_id: int) -> School:
+    try:
+        return visible_schools(user).select_related("district").get(pk=school_id)
+    except School.DoesNotExist:
+        raise Http404("No such school.") from None
+
+
+def get_goal_or_404(user: AnyUser, goal_id: int) -> Goal:
+    try:
+        return visible_goals(user).get(pk=goal_id)
+    except Goal.DoesNotExist:
+        raise Http404("No such goal.") from None
+
+
+# --- what a user may change -------------------------------------------------------------------
+
+
+def can_edit_learner_profile(user: AnyUser, profile: LearnerProfile) -> bool:
+    """Staff who see the student edit the profile; students and guardians only read it."""
+    if user.is_superuser:
+        return True
+    staff_roles = user_roles(user) & STAFF_ROLES
+    if not staff_roles:
+        return False
+    return LearnerProfile.objects.filter(_student_condition(user, staff_roles), pk=profile.pk).exists()
+
+
+def can_manage_goals(user: AnyUser, profile: LearnerProfile) -> bool:
+    """Goals are set with a teacher: staff who see the student create and update them."""
+    return can_edit_learner_profile(user, profile)
+
+
+def can_see_demographic_aggregates(user: AnyUser) -> bool:
+    return bool(user_roles(user) & {Role.PRINCIPAL, Role.DISTRICT_ADMIN})
