@@ -24,9 +24,7 @@ class Framework(models.Model):
             models.UniqueConstraint(fields=["subject", "name"], name="framework_name_unique_in_subject"),
             grade_range_check("grade_low", "framework_grade_low_range"),
             grade_range_check("grade_high", "framework_grade_high_range"),
-            models.CheckConstraint(
-                condition=Q(grade_low__lte=models.F("grade_high")), name="framework_grades_ordered"
-            ),
+            models.CheckConstraint(condition=Q(grade_low__lte=models.F("grade_high")), name="framework_grades_ordered"),
         ]
 
     def __str__(self) -> str:
@@ -77,6 +75,9 @@ class Prerequisite(models.Model):
         ]
         indexes = [models.Index(fields=["prerequisite"], name="prerequisite_reverse_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.prerequisite.code} → {self.competency.code}"
+
     def clean(self) -> None:
         # Imported here: selectors read models, so the model module cannot import them at load time.
         from mastery.selectors import prerequisite_cycle_path
@@ -97,9 +98,6 @@ class Prerequisite(models.Model):
                     )
                 }
             )
-
-    def __str__(self) -> str:
-        return f"{self.prerequisite.code} → {self.competency.code}"
 
 
 class MasteryMethod(models.TextChoices):
@@ -233,9 +231,9 @@ class MasteryState(models.Model):
         ]
         indexes = [models.Index(fields=["competency", "status"], name="mastery_competency_status_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.student_id} × {self.competency_id}: {self.effective_status}"
+
     @property
     def effective_status(self) -> str:
         return self.override_status or self.status
-
-    def __str__(self) -> str:
-        return f"{self.student_id} × {self.competency_id}: {self.effective_status}"

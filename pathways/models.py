@@ -66,9 +66,7 @@ class PathStep(models.Model):
                 name="step_order_unique_in_path",
                 deferrable=models.Deferrable.DEFERRED,  # reordering swaps positions in one transaction
             ),
-            models.CheckConstraint(
-                condition=~Q(state="skipped") | ~Q(skip_reason=""), name="step_skip_has_reason"
-            ),
+            models.CheckConstraint(condition=~Q(state="skipped") | ~Q(skip_reason=""), name="step_skip_has_reason"),
         ]
         indexes = [models.Index(fields=["path", "state"], name="step_path_state_idx")]
 
@@ -201,7 +199,9 @@ class PacingAlert(models.Model):
                 nulls_distinct=False,
                 name="alert_one_unresolved_per_condition",
             ),
-            models.CheckConstraint(condition=~Q(status="resolved") | Q(resolved_on__isnull=False), name="alert_resolved_has_date"),
+            models.CheckConstraint(
+                condition=~Q(status="resolved") | Q(resolved_on__isnull=False), name="alert_resolved_has_date"
+            ),
         ]
         indexes = [models.Index(fields=["student", "status"], name="alert_student_status_idx")]
 

@@ -26,12 +26,13 @@ ROLE_PRIORITY = [Role.DISTRICT_ADMIN, Role.PRINCIPAL, Role.TEACHER, Role.STUDENT
 
 
 def user_roles(user: AnyUser) -> set[str]:
-    if not user.is_authenticated:
+    if not isinstance(user, User):
         return set()
+    # Cached on the user object: one request asks several rules about the same user.
     cached: set[str] | None = getattr(user, "_plplatform_roles", None)
     if cached is None:
         cached = set(RoleMembership.objects.filter(user=user, active=True).values_list("role", flat=True))
-        user._plplatform_roles = cached  # type: ignore[union-attr]
+        setattr(user, "_plplatform_roles", cached)  # noqa: B010
     return cached
 
 
@@ -40,18 +41,18 @@ def primary_role(user: AnyUser) -> str | None:
     return next((role for role in ROLE_PRIORITY if role in roles), None)
 
 
-def _membership_ids(user: AnyUser, role: str, field: str) -> QuerySet:
+def _membership_ids(user: User, role: str, field: str) -> QuerySet:
     return RoleMembership.objects.filter(user=user, role=role, active=True).values(field)
 
 
-def _taught_section_ids(user: AnyUser) -> QuerySet:
+def _taught_section_ids(user: User) -> QuerySet:
     return Enrollment.objects.filter(user=user, role=Enrollment.Role.TEACHER, active=True).values("section_id")
 
 
 STAFF_ROLES = {Role.TEACHER, Role.PRINCIPAL, Role.DISTRICT_ADMIN}
 
 
-def _student_condition(user: AnyUser, roles: set[str]) -> Q:
+def _student_condition(user: User, roles: set[str]) -> Q:
     """Which learner profiles the user may see through the given roles, as one condition."""
     condition = Q(pk__in=[])
     if Role.STUDENT in roles:
@@ -72,7 +73,7 @@ def _student_condition(user: AnyUser, roles: set[str]) -> Q:
 
 
 def visible_learner_profiles(user: AnyUser) -> QuerySet[LearnerProfile]:
-    if not user.is_authenticated:
+    if not isinstance(user, User):
         return LearnerProfile.objects.none()
     if user.is_superuser:
         return LearnerProfile.objects.all()
@@ -86,7 +87,7 @@ def visible_students(user: AnyUser) -> QuerySet[User]:
 
 
 def visible_schools(user: AnyUser) -> QuerySet[School]:
-    if not user.is_authenticated:
+    if not isinstance(user, User):
         return School.objects.none()
     if user.is_superuser:
         return School.objects.all()
@@ -101,7 +102,7 @@ def visible_schools(user: AnyUser) -> QuerySet[School]:
 
 
 def visible_sections(user: AnyUser) -> QuerySet[Section]:
-    if not user.is_authenticated:
+    if not isinstance(user, User):
         return Section.objects.none()
     if user.is_superuser:
         return Section.objects.all()
@@ -163,6 +164,8 @@ def get_goal_or_404(user: AnyUser, goal_id: int) -> Goal:
 
 def can_edit_learner_profile(user: AnyUser, profile: LearnerProfile) -> bool:
     """Staff who see the student edit the profile; students and guardians only read it."""
+    if not isinstance(user, User):
+        return False
     if user.is_superuser:
         return True
     staff_roles = user_roles(user) & STAFF_ROLES

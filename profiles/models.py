@@ -123,9 +123,7 @@ class RoleMembership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
     school = models.ForeignKey(School, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships")
-    district = models.ForeignKey(
-        District, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships"
-    )
+    district = models.ForeignKey(District, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships")
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -188,7 +186,9 @@ class Enrollment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["section", "user", "role"], name="enrollment_unique"),
             models.CheckConstraint(
-                condition=Q(start_date__isnull=True) | Q(end_date__isnull=True) | Q(start_date__lte=models.F("end_date")),
+                condition=Q(start_date__isnull=True)
+                | Q(end_date__isnull=True)
+                | Q(start_date__lte=models.F("end_date")),
                 name="enrollment_dates_ordered",
             ),
         ]
@@ -325,9 +325,9 @@ class SourceIdentity(models.Model):
         ]
         indexes = [models.Index(fields=["content_type", "object_id"], name="source_identity_target_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.system}:{self.entity_type}:{self.external_id}"
+
     def clean(self) -> None:
         if not self.external_id.strip():
             raise ValidationError({"external_id": "An external id cannot be blank."})
-
-    def __str__(self) -> str:
-        return f"{self.system}:{self.entity_type}:{self.external_id}"

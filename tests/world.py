@@ -49,7 +49,9 @@ class World:
             raise AttributeError(name) from None
 
 
-def make_user(world: World, username: str, role: str, *, school: School | None = None, district: District | None = None) -> User:
+def make_user(
+    world: World, username: str, role: str, *, school: School | None = None, district: District | None = None
+) -> User:
     user = User.objects.create_user(
         username=username, password=PASSWORD, first_name=username.split("_")[0].title(), last_name=username
     )
@@ -58,10 +60,16 @@ def make_user(world: World, username: str, role: str, *, school: School | None =
     return user
 
 
-def make_student(world: World, username: str, school: School, grade: int, section: Section | None, active: bool = True) -> User:
+def make_student(
+    world: World, username: str, school: School, grade: int, section: Section | None, active: bool = True
+) -> User:
     user = make_user(world, username, Role.STUDENT, school=school)
     LearnerProfile.objects.create(
-        user=user, school=school, grade_level=grade, strengths=["fractions"], interests=["soccer"],
+        user=user,
+        school=school,
+        grade_level=grade,
+        strengths=["fractions"],
+        interests=["soccer"],
         accommodations=["extended time"] if username.endswith("_1") else [],
     )
     Demographics.objects.create(student=user, sex=Demographics.Sex.FEMALE, english_learner=True)
@@ -86,7 +94,9 @@ def build_world() -> World:
     south = District.objects.create(name="South District", code="south")
     world.districts.update(north=north, south=south)
     for code, district in (("north-a", north), ("north-b", north), ("south-a", south)):
-        world.schools[code] = School.objects.create(district=district, name=code.title(), code=code, grade_low=3, grade_high=8)
+        world.schools[code] = School.objects.create(
+            district=district, name=code.title(), code=code, grade_low=3, grade_high=8
+        )
     terms = {
         code: Term.objects.create(
             school=school, name="2026-27", start_date=datetime.date(2026, 8, 24), end_date=datetime.date(2027, 6, 11)

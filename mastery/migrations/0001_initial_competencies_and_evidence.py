@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,158 +14,364 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Framework',
+            name="Framework",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('subject', models.CharField(max_length=100)),
-                ('grade_low', models.PositiveSmallIntegerField()),
-                ('grade_high', models.PositiveSmallIntegerField()),
-                ('source_identifier', models.CharField(blank=True, max_length=255, null=True, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("subject", models.CharField(max_length=100)),
+                ("grade_low", models.PositiveSmallIntegerField()),
+                ("grade_high", models.PositiveSmallIntegerField()),
+                ("source_identifier", models.CharField(blank=True, max_length=255, null=True, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['subject', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('subject', 'name'), name='framework_name_unique_in_subject'), models.CheckConstraint(condition=models.Q(('grade_low__gte', 0), ('grade_low__lte', 12)), name='framework_grade_low_range'), models.CheckConstraint(condition=models.Q(('grade_high__gte', 0), ('grade_high__lte', 12)), name='framework_grade_high_range'), models.CheckConstraint(condition=models.Q(('grade_low__lte', models.F('grade_high'))), name='framework_grades_ordered')],
+                "ordering": ["subject", "name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("subject", "name"), name="framework_name_unique_in_subject"),
+                    models.CheckConstraint(
+                        condition=models.Q(("grade_low__gte", 0), ("grade_low__lte", 12)),
+                        name="framework_grade_low_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("grade_high__gte", 0), ("grade_high__lte", 12)),
+                        name="framework_grade_high_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("grade_low__lte", models.F("grade_high"))), name="framework_grades_ordered"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Competency',
+            name="Competency",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=100)),
-                ('statement', models.TextField()),
-                ('grade_level', models.PositiveSmallIntegerField()),
-                ('sort_order', models.PositiveIntegerField(default=0)),
-                ('assessable', models.BooleanField(default=True, help_text='False for strands and clusters that only group.')),
-                ('source_identifier', models.CharField(blank=True, max_length=255, null=True, unique=True)),
-                ('deprecated', models.BooleanField(default=False)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='children', to='mastery.competency')),
-                ('framework', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='competencies', to='mastery.framework')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=100)),
+                ("statement", models.TextField()),
+                ("grade_level", models.PositiveSmallIntegerField()),
+                ("sort_order", models.PositiveIntegerField(default=0)),
+                (
+                    "assessable",
+                    models.BooleanField(default=True, help_text="False for strands and clusters that only group."),
+                ),
+                ("source_identifier", models.CharField(blank=True, max_length=255, null=True, unique=True)),
+                ("deprecated", models.BooleanField(default=False)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="children",
+                        to="mastery.competency",
+                    ),
+                ),
+                (
+                    "framework",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="competencies", to="mastery.framework"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'competencies',
-                'ordering': ['framework', 'grade_level', 'sort_order', 'code'],
+                "verbose_name_plural": "competencies",
+                "ordering": ["framework", "grade_level", "sort_order", "code"],
             },
         ),
         migrations.CreateModel(
-            name='MasteryPolicy',
+            name="MasteryPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('method', models.CharField(choices=[('bkt', 'Bayesian Knowledge Tracing'), ('decaying_average', 'Decaying average'), ('n_times', 'N times at the standard'), ('most_recent', 'Most recent rating'), ('highest', 'Highest rating'), ('mean', 'Mean rating')], default='bkt', max_length=20)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('note', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('framework', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='policies', to='mastery.framework')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.PositiveIntegerField()),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("bkt", "Bayesian Knowledge Tracing"),
+                            ("decaying_average", "Decaying average"),
+                            ("n_times", "N times at the standard"),
+                            ("most_recent", "Most recent rating"),
+                            ("highest", "Highest rating"),
+                            ("mean", "Mean rating"),
+                        ],
+                        default="bkt",
+                        max_length=20,
+                    ),
+                ),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                ("note", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "framework",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="policies", to="mastery.framework"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'mastery policies',
-                'ordering': ['framework', '-version'],
+                "verbose_name_plural": "mastery policies",
+                "ordering": ["framework", "-version"],
             },
         ),
         migrations.CreateModel(
-            name='MasteryState',
+            name="MasteryState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('not_started', 'Not started'), ('in_progress', 'In progress'), ('mastered', 'Mastered'), ('needs_review', 'Needs review')], default='not_started', max_length=12)),
-                ('estimate', models.FloatField(blank=True, null=True)),
-                ('evidence_count', models.PositiveIntegerField(default=0)),
-                ('first_mastered_at', models.DateTimeField(blank=True, null=True)),
-                ('last_evidence_at', models.DateTimeField(blank=True, null=True)),
-                ('override_status', models.CharField(blank=True, choices=[('not_started', 'Not started'), ('in_progress', 'In progress'), ('mastered', 'Mastered'), ('needs_review', 'Needs review')], max_length=12, null=True)),
-                ('override_note', models.TextField(blank=True)),
-                ('override_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('competency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='states', to='mastery.competency')),
-                ('override_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('policy', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='mastery.masterypolicy')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mastery_states', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("not_started", "Not started"),
+                            ("in_progress", "In progress"),
+                            ("mastered", "Mastered"),
+                            ("needs_review", "Needs review"),
+                        ],
+                        default="not_started",
+                        max_length=12,
+                    ),
+                ),
+                ("estimate", models.FloatField(blank=True, null=True)),
+                ("evidence_count", models.PositiveIntegerField(default=0)),
+                ("first_mastered_at", models.DateTimeField(blank=True, null=True)),
+                ("last_evidence_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "override_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("not_started", "Not started"),
+                            ("in_progress", "In progress"),
+                            ("mastered", "Mastered"),
+                            ("needs_review", "Needs review"),
+                        ],
+                        max_length=12,
+                        null=True,
+                    ),
+                ),
+                ("override_note", models.TextField(blank=True)),
+                ("override_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "competency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="states", to="mastery.competency"
+                    ),
+                ),
+                (
+                    "override_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to="mastery.masterypolicy"
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mastery_states",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Prerequisite',
+            name="Prerequisite",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('competency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prerequisite_edges', to='mastery.competency')),
-                ('prerequisite', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dependent_edges', to='mastery.competency')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "competency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="prerequisite_edges",
+                        to="mastery.competency",
+                    ),
+                ),
+                (
+                    "prerequisite",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dependent_edges",
+                        to="mastery.competency",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Evidence',
+            name="Evidence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('score', 'Scored response'), ('rating', 'Teacher rating (1–4)'), ('completion', 'Activity completion')], max_length=12)),
-                ('observed_at', models.DateTimeField()),
-                ('score', models.FloatField(blank=True, help_text='Normalized to [0, 1].', null=True)),
-                ('rating', models.PositiveSmallIntegerField(blank=True, help_text='1–4 rubric rating.', null=True)),
-                ('source', models.CharField(default='manual', max_length=100)),
-                ('external_id', models.CharField(blank=True, max_length=255, null=True)),
-                ('note', models.TextField(blank=True)),
-                ('raw', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('competency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='evidence', to='mastery.competency')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='evidence_recorded', to=settings.AUTH_USER_MODEL)),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='evidence', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("score", "Scored response"),
+                            ("rating", "Teacher rating (1–4)"),
+                            ("completion", "Activity completion"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("observed_at", models.DateTimeField()),
+                ("score", models.FloatField(blank=True, help_text="Normalized to [0, 1].", null=True)),
+                ("rating", models.PositiveSmallIntegerField(blank=True, help_text="1–4 rubric rating.", null=True)),
+                ("source", models.CharField(default="manual", max_length=100)),
+                ("external_id", models.CharField(blank=True, max_length=255, null=True)),
+                ("note", models.TextField(blank=True)),
+                ("raw", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "competency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="evidence", to="mastery.competency"
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="evidence_recorded",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evidence",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'evidence',
-                'ordering': ['observed_at', 'id'],
-                'indexes': [models.Index(fields=['student', 'competency', 'observed_at'], name='evidence_student_comp_idx'), models.Index(fields=['competency', 'observed_at'], name='evidence_competency_idx'), models.Index(fields=['created_at'], name='evidence_created_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('external_id__isnull', False)), fields=('source', 'external_id'), name='evidence_external_id_unique_per_source'), models.CheckConstraint(condition=models.Q(('score__isnull', True), models.Q(('score__gte', 0), ('score__lte', 1)), _connector='OR'), name='evidence_score_range'), models.CheckConstraint(condition=models.Q(('rating__isnull', True), models.Q(('rating__gte', 1), ('rating__lte', 4)), _connector='OR'), name='evidence_rating_range'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'score'), ('score__isnull', False)), models.Q(('kind', 'rating'), ('rating__isnull', False)), ('kind', 'completion'), _connector='OR'), name='evidence_kind_has_value')],
+                "verbose_name_plural": "evidence",
+                "ordering": ["observed_at", "id"],
+                "indexes": [
+                    models.Index(fields=["student", "competency", "observed_at"], name="evidence_student_comp_idx"),
+                    models.Index(fields=["competency", "observed_at"], name="evidence_competency_idx"),
+                    models.Index(fields=["created_at"], name="evidence_created_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("external_id__isnull", False)),
+                        fields=("source", "external_id"),
+                        name="evidence_external_id_unique_per_source",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("score__isnull", True), models.Q(("score__gte", 0), ("score__lte", 1)), _connector="OR"
+                        ),
+                        name="evidence_score_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("rating__isnull", True), models.Q(("rating__gte", 1), ("rating__lte", 4)), _connector="OR"
+                        ),
+                        name="evidence_rating_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "score"), ("score__isnull", False)),
+                            models.Q(("kind", "rating"), ("rating__isnull", False)),
+                            ("kind", "completion"),
+                            _connector="OR",
+                        ),
+                        name="evidence_kind_has_value",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='competency',
-            index=models.Index(fields=['framework', 'grade_level'], name='competency_framework_grade_idx'),
+            model_name="competency",
+            index=models.Index(fields=["framework", "grade_level"], name="competency_framework_grade_idx"),
         ),
         migrations.AddConstraint(
-            model_name='competency',
-            constraint=models.UniqueConstraint(fields=('framework', 'code'), name='competency_code_unique_in_framework'),
+            model_name="competency",
+            constraint=models.UniqueConstraint(
+                fields=("framework", "code"), name="competency_code_unique_in_framework"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='competency',
-            constraint=models.CheckConstraint(condition=models.Q(('grade_level__gte', 0), ('grade_level__lte', 12)), name='competency_grade_range'),
+            model_name="competency",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("grade_level__gte", 0), ("grade_level__lte", 12)), name="competency_grade_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='competency',
-            constraint=models.CheckConstraint(condition=models.Q(('parent', models.F('id')), _negated=True), name='competency_not_own_parent'),
+            model_name="competency",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("parent", models.F("id")), _negated=True), name="competency_not_own_parent"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='masterypolicy',
-            constraint=models.UniqueConstraint(fields=('framework', 'version'), name='policy_version_unique'),
+            model_name="masterypolicy",
+            constraint=models.UniqueConstraint(fields=("framework", "version"), name="policy_version_unique"),
         ),
         migrations.AddConstraint(
-            model_name='masterypolicy',
-            constraint=models.CheckConstraint(condition=models.Q(('version__gte', 1)), name='policy_version_positive'),
+            model_name="masterypolicy",
+            constraint=models.CheckConstraint(condition=models.Q(("version__gte", 1)), name="policy_version_positive"),
         ),
         migrations.AddIndex(
-            model_name='masterystate',
-            index=models.Index(fields=['competency', 'status'], name='mastery_competency_status_idx'),
+            model_name="masterystate",
+            index=models.Index(fields=["competency", "status"], name="mastery_competency_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='masterystate',
-            constraint=models.UniqueConstraint(fields=('student', 'competency'), name='mastery_state_unique'),
+            model_name="masterystate",
+            constraint=models.UniqueConstraint(fields=("student", "competency"), name="mastery_state_unique"),
         ),
         migrations.AddConstraint(
-            model_name='masterystate',
-            constraint=models.CheckConstraint(condition=models.Q(('estimate__isnull', True), models.Q(('estimate__gte', 0), ('estimate__lte', 1)), _connector='OR'), name='mastery_estimate_range'),
+            model_name="masterystate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("estimate__isnull", True), models.Q(("estimate__gte", 0), ("estimate__lte", 1)), _connector="OR"
+                ),
+                name="mastery_estimate_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='masterystate',
-            constraint=models.CheckConstraint(condition=models.Q(('override_status__isnull', True), models.Q(models.Q(('override_note', ''), _negated=True), ('override_by__isnull', False), ('override_at__isnull', False)), _connector='OR'), name='mastery_override_explained'),
+            model_name="masterystate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("override_status__isnull", True),
+                    models.Q(
+                        models.Q(("override_note", ""), _negated=True),
+                        ("override_by__isnull", False),
+                        ("override_at__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="mastery_override_explained",
+            ),
         ),
         migrations.AddIndex(
-            model_name='prerequisite',
-            index=models.Index(fields=['prerequisite'], name='prerequisite_reverse_idx'),
+            model_name="prerequisite",
+            index=models.Index(fields=["prerequisite"], name="prerequisite_reverse_idx"),
         ),
         migrations.AddConstraint(
-            model_name='prerequisite',
-            constraint=models.UniqueConstraint(fields=('competency', 'prerequisite'), name='prerequisite_edge_unique'),
+            model_name="prerequisite",
+            constraint=models.UniqueConstraint(fields=("competency", "prerequisite"), name="prerequisite_edge_unique"),
         ),
         migrations.AddConstraint(
-            model_name='prerequisite',
-            constraint=models.CheckConstraint(condition=models.Q(('competency', models.F('prerequisite')), _negated=True), name='prerequisite_not_self'),
+            model_name="prerequisite",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("competency", models.F("prerequisite")), _negated=True),
+                name="prerequisite_not_self",
+            ),
         ),
     ]
