@@ -7,14 +7,16 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from profiles.modelbase import PlatformModel, validate_grade
+
 from profiles.models import grade_range_check
 
 
-class Framework(models.Model):
+class Framework(PlatformModel):
     name = models.CharField(max_length=200)
     subject = models.CharField(max_length=100)
-    grade_low = models.PositiveSmallIntegerField()
-    grade_high = models.PositiveSmallIntegerField()
+    grade_low = models.PositiveSmallIntegerField(validators=[validate_grade])
+    grade_high = models.PositiveSmallIntegerField(validators=[validate_grade])
     source_identifier = models.CharField(max_length=255, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -24,21 +26,25 @@ class Framework(models.Model):
             models.UniqueConstraint(fields=["subject", "name"], name="framework_name_unique_in_subject"),
             grade_range_check("grade_low", "framework_grade_low_range"),
             grade_range_check("grade_high", "framework_grade_high_range"),
-            models.CheckConstraint(condition=Q(grade_low__lte=models.F("grade_high")), name="framework_grades_ordered"),
+            models.CheckConstraint(
+                condition=Q(grade_low__lte=models.F("grade_high")),
+                name="framework_grades_ordered",
+                violation_error_message="The lowest grade cannot be above the highest grade.",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
 
-class Competency(models.Model):
+class Competency(PlatformModel):
     """A competency in a framework's hierarchy. Strands and clusters are competencies with children."""
 
     framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="competencies")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     code = models.CharField(max_length=100)
     statement = models.TextField()
-    grade_level = models.PositiveSmallIntegerField()
+    grade_level = models.PositiveSmallIntegerField(validators=[validate_grade])
     sort_order = models.PositiveIntegerField(default=0)
     assessable = models.BooleanField(default=True, help_text="False for strands and clusters that only group.")
     source_identifier = models.CharField(max_length=255, null=True, blank=True, unique=True)
@@ -62,7 +68,7 @@ class PrerequisiteCycleError(ValidationError):
     """Raised when a new prerequisite edge would close a cycle in the graph."""
 
 
-class Prerequisite(models.Model):
+class Prerequisite(PlatformModel):
     """`prerequisite` must be mastered before `competency`. The edges form a DAG."""
 
     competency = models.ForeignKey(Competency, on_delete=models.CASCADE, related_name="prerequisite_edges")
@@ -71,7 +77,11 @@ class Prerequisite(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["competency", "prerequisite"], name="prerequisite_edge_unique"),
-            models.CheckConstraint(condition=~Q(competency=models.F("prerequisite")), name="prerequisite_not_self"),
+            models.CheckConstraint(
+                condition=~Q(competency=models.F("prerequisite")),
+                name="prerequisite_not_self",
+                violation_error_message="A competency cannot be its own prerequisite.",
+            ),
         ]
         indexes = [models.Index(fields=["prerequisite"], name="prerequisite_reverse_idx")]
 
@@ -94,7 +104,7 @@ class Prerequisite(models.Model):
                 {
                     "prerequisite": (
                         f"Making {self.prerequisite.code} a prerequisite of {self.competency.code} would create "
-                        f"a cycle: {' → '.join(cycle)}."
+                        f"a cycle ({' needs '.join(cycle)})."
                     )
                 }
             )
@@ -109,7 +119,7 @@ class MasteryMethod(models.TextChoices):
     MEAN = "mean", "Mean rating"
 
 
-class MasteryPolicy(models.Model):
+class MasteryPolicy(PlatformModel):
     """How a framework decides mastery. Versioned: a change makes a new row, never an edit."""
 
     framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="policies")
@@ -132,7 +142,7 @@ class MasteryPolicy(models.Model):
         return f"{self.framework} v{self.version} ({self.get_method_display()})"
 
 
-class Evidence(models.Model):
+class Evidence(PlatformModel):
     """One observation of a student on a competency. Append-only; (source, external_id) is unique."""
 
     class Kind(models.TextChoices):
@@ -196,7 +206,7 @@ class MasteryStatus(models.TextChoices):
     NEEDS_REVIEW = "needs_review", "Needs review"
 
 
-class MasteryState(models.Model):
+class MasteryState(PlatformModel):
     """One row per student × competency: what the policy concluded, and any teacher override."""
 
     student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mastery_states")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from profiles.modelbase import PlatformModel
+
 from profiles.models import School
 
 
-class JobRun(models.Model):
+class JobRun(PlatformModel):
     """One row per job per night (per school): a second beat or a duplicate message cannot run it twice."""
 
     class Status(models.TextChoices):
@@ -35,7 +37,7 @@ class JobRun(models.Model):
         return f"{self.job} {self.run_date}"
 
 
-class JobChunk(models.Model):
+class JobChunk(PlatformModel):
     """A slice of a job's work; its attempt count lives here so redelivery is capped in the database."""
 
     job_run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="chunks")
@@ -54,7 +56,7 @@ class JobChunk(models.Model):
         return f"Chunk {self.index} of {self.job_run}"
 
 
-class EquitySnapshot(models.Model):
+class EquitySnapshot(PlatformModel):
     """One night's figures for a school × grade × subgroup cell; a rerun replaces the row.
 
     `grade` is null for all grades together; `dimension`/`value` are ("all", "all") for all students.

@@ -6,11 +6,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from profiles.modelbase import PlatformModel
+
 from mastery.models import Competency, Framework
 from profiles.models import Section, Term
 
 
-class LearningPath(models.Model):
+class LearningPath(PlatformModel):
     """A student's path through one framework in one term, with a target date (flexible pacing)."""
 
     student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="learning_paths")
@@ -28,14 +30,18 @@ class LearningPath(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["student", "framework", "term"], name="path_unique_per_term"),
-            models.CheckConstraint(condition=Q(start_date__lt=models.F("target_date")), name="path_dates_ordered"),
+            models.CheckConstraint(
+                condition=Q(start_date__lt=models.F("target_date")),
+                name="path_dates_ordered",
+                violation_error_message="The target date must come after the start date.",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Path #{self.pk} ({self.framework})"
 
 
-class PathStep(models.Model):
+class PathStep(PlatformModel):
     class State(models.TextChoices):
         LOCKED = "locked", "Locked"
         READY = "ready", "Ready"
@@ -74,7 +80,7 @@ class PathStep(models.Model):
         return f"Step {self.order} of path #{self.path_id}"
 
 
-class ChoiceLimits(models.Model):
+class ChoiceLimits(PlatformModel):
     """The limits a teacher sets on students' choice in a section (choice within limits)."""
 
     section = models.OneToOneField(Section, on_delete=models.CASCADE, related_name="choice_limits")
@@ -98,7 +104,7 @@ class ChoiceLimits(models.Model):
         return f"Choice limits for {self.section}"
 
 
-class Activity(models.Model):
+class Activity(PlatformModel):
     """Instructional material linked to competencies; only approved material is offered."""
 
     class Review(models.TextChoices):
@@ -131,7 +137,7 @@ class Activity(models.Model):
         return self.title
 
 
-class StepChoice(models.Model):
+class StepChoice(PlatformModel):
     """A student's choice of what to work on next, and with which activity."""
 
     class Status(models.TextChoices):
@@ -154,7 +160,7 @@ class StepChoice(models.Model):
         return f"Choice of step #{self.step_id}"
 
 
-class PacingAlert(models.Model):
+class PacingAlert(PlatformModel):
     class Kind(models.TextChoices):
         BEHIND_PACE = "behind_pace", "Behind pace"
         STUCK = "stuck", "Stuck"

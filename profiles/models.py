@@ -15,8 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-GRADE_MIN = 0  # kindergarten
-GRADE_MAX = 12
+from .modelbase import GRADE_MAX, GRADE_MIN, PlatformModel, validate_grade
 
 
 def grade_range_check(field: str, name: str) -> models.CheckConstraint:
@@ -25,7 +24,7 @@ def grade_range_check(field: str, name: str) -> models.CheckConstraint:
     )
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # noqa: DJ008 - AbstractUser brings its own fields and __str__
     """Custom user from the first migration. Role memberships say what the user is, and where."""
 
     class Meta:
@@ -35,7 +34,7 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
-class District(models.Model):
+class District(PlatformModel):
     name = models.CharField(max_length=200)
     code = models.SlugField(max_length=50, unique=True)
 
@@ -46,12 +45,12 @@ class District(models.Model):
         return self.name
 
 
-class School(models.Model):
+class School(PlatformModel):
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="schools")
     name = models.CharField(max_length=200)
     code = models.SlugField(max_length=50)
-    grade_low = models.PositiveSmallIntegerField(default=GRADE_MIN)
-    grade_high = models.PositiveSmallIntegerField(default=GRADE_MAX)
+    grade_low = models.PositiveSmallIntegerField(default=GRADE_MIN, validators=[validate_grade])
+    grade_high = models.PositiveSmallIntegerField(default=GRADE_MAX, validators=[validate_grade])
 
     class Meta:
         ordering = ["name"]
@@ -59,14 +58,18 @@ class School(models.Model):
             models.UniqueConstraint(fields=["district", "code"], name="school_code_unique_in_district"),
             grade_range_check("grade_low", "school_grade_low_range"),
             grade_range_check("grade_high", "school_grade_high_range"),
-            models.CheckConstraint(condition=Q(grade_low__lte=models.F("grade_high")), name="school_grades_ordered"),
+            models.CheckConstraint(
+                condition=Q(grade_low__lte=models.F("grade_high")),
+                name="school_grades_ordered",
+                violation_error_message="The lowest grade cannot be above the highest grade.",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
 
-class Term(models.Model):
+class Term(PlatformModel):
     """A school year or a part of one (semester, quarter); parts point at their year."""
 
     class Kind(models.TextChoices):
@@ -86,7 +89,11 @@ class Term(models.Model):
         ordering = ["school", "start_date", "name"]
         constraints = [
             models.UniqueConstraint(fields=["school", "name"], name="term_name_unique_in_school"),
-            models.CheckConstraint(condition=Q(start_date__lt=models.F("end_date")), name="term_dates_ordered"),
+            models.CheckConstraint(
+                condition=Q(start_date__lt=models.F("end_date")),
+                name="term_dates_ordered",
+                violation_error_message="A term must end after it starts.",
+            ),
         ]
         indexes = [models.Index(fields=["school", "start_date", "end_date"], name="term_school_dates_idx")]
 
@@ -94,7 +101,7 @@ class Term(models.Model):
         return f"{self.name} ({self.school})"
 
 
-class Holiday(models.Model):
+class Holiday(PlatformModel):
     """A weekday without school; school days are the term's weekdays minus these."""
 
     term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="holidays")
@@ -117,7 +124,7 @@ class Role(models.TextChoices):
     GUARDIAN = "guardian", "Guardian"
 
 
-class RoleMembership(models.Model):
+class RoleMembership(PlatformModel):
     """A user's role at a school (student, teacher, principal, guardian) or a district (admin)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
@@ -147,7 +154,7 @@ class RoleMembership(models.Model):
         return f"{self.user} – {self.get_role_display()} at {self.school or self.district}"
 
 
-class Section(models.Model):
+class Section(PlatformModel):
     """A class: a group of students with their teachers for one term."""
 
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="sections")
@@ -155,7 +162,7 @@ class Section(models.Model):
     code = models.CharField(max_length=50)
     name = models.CharField(max_length=200)
     subject = models.CharField(max_length=100, blank=True)
-    grade_level = models.PositiveSmallIntegerField()
+    grade_level = models.PositiveSmallIntegerField(validators=[validate_grade])
 
     class Meta:
         ordering = ["grade_level", "name"]
@@ -169,7 +176,7 @@ class Section(models.Model):
         return self.name
 
 
-class Enrollment(models.Model):
+class Enrollment(PlatformModel):
     class Role(models.TextChoices):
         TEACHER = "teacher", "Teacher"
         STUDENT = "student", "Student"
@@ -190,6 +197,7 @@ class Enrollment(models.Model):
                 | Q(end_date__isnull=True)
                 | Q(start_date__lte=models.F("end_date")),
                 name="enrollment_dates_ordered",
+                violation_error_message="An enrollment cannot end before it starts.",
             ),
         ]
         # The access rules ask "which sections does this user teach / sit in" on every request.
@@ -203,14 +211,14 @@ def _lines() -> ArrayField:
     return ArrayField(models.CharField(max_length=200), default=list, blank=True)
 
 
-class LearnerProfile(models.Model):
+class LearnerProfile(PlatformModel):
     """Who the student is as a learner. Deliberately no 'learning style' (the research rejects it)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="learner_profile"
     )
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="learners")
-    grade_level = models.PositiveSmallIntegerField()
+    grade_level = models.PositiveSmallIntegerField(validators=[validate_grade])
     strengths = _lines()
     needs = _lines()
     interests = _lines()
@@ -228,7 +236,7 @@ class LearnerProfile(models.Model):
         return f"Learner profile of {self.user}"
 
 
-class Demographics(models.Model):
+class Demographics(PlatformModel):
     """Kept apart from the profile: shown only as aggregates to principals and district admins.
 
     Race and ethnicity follow OneRoster's flags (a student may have several).
@@ -263,7 +271,7 @@ class Demographics(models.Model):
         return f"Demographics #{self.pk}"
 
 
-class Goal(models.Model):
+class Goal(PlatformModel):
     """A goal a student sets with a teacher."""
 
     class Status(models.TextChoices):
@@ -292,7 +300,7 @@ class Goal(models.Model):
         return self.title
 
 
-class GuardianLink(models.Model):
+class GuardianLink(PlatformModel):
     guardian = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="children_links")
     student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="guardian_links")
     relationship = models.CharField(max_length=50, blank=True)
@@ -300,14 +308,18 @@ class GuardianLink(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["guardian", "student"], name="guardian_link_unique"),
-            models.CheckConstraint(condition=~Q(guardian=models.F("student")), name="guardian_not_self"),
+            models.CheckConstraint(
+                condition=~Q(guardian=models.F("student")),
+                name="guardian_not_self",
+                violation_error_message="A guardian cannot be their own child.",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.guardian} → {self.student}"
 
 
-class SourceIdentity(models.Model):
+class SourceIdentity(PlatformModel):
     """External system + entity type + external id → a local row. External ids are never keys."""
 
     system = models.CharField(max_length=100)

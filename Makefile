@@ -1,0 +1,60 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup lint typecheck migrations-check db serve worker beat bench clean-db
+
+run: $(RUNTIME_STAMP) db  ## Serve the platform with the demo district on http://127.0.0.1:8000
+	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(DEV_STAMP) db lint typecheck migrations-check  ## Lint, layer check, types, migrations, whole test suite
+	$(VENV)/bin/pytest
+
+setup: $(DEV_STAMP)
+
+# A virtual environment from a Python 3.12+ found by scripts/find-python; rebuilt if it is older.
+$(PY):
+	@if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then rm -rf $(VENV); fi
+	@if [ ! -x $(PY) ]; then interpreter=$$(scripts/find-python) && echo "Using $$interpreter" && \
+		"$$interpreter" -m venv $(VENV); fi
+
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(RUNTIME_STAMP) $@
+
+# The database of DATABASE_URL (or the embedded one) exists and is migrated.
+db: $(RUNTIME_STAMP)
+	$(PY) -m plplatform.ensure_database
+	$(PY) manage.py migrate --noinput
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+typecheck: $(DEV_STAMP)
+	$(VENV)/bin/mypy .
+
+migrations-check: $(DEV_STAMP)
+	$(PY) manage.py makemigrations --check --dry-run
+
+worker: $(RUNTIME_STAMP)
+	$(VENV)/bin/celery -A plplatform worker --loglevel=INFO
+
+beat: $(RUNTIME_STAMP)
+	$(VENV)/bin/celery -A plplatform beat --loglevel=INFO
+
+# Stops the embedded PostgreSQL and deletes its data folder (only the embedded one).
+clean-db:
+	@if [ -f .pgdata/postmaster.pid ]; then kill $$(head -1 .pgdata/postmaster.pid) 2>/dev/null; sleep 2; fi
+	rm -rf .pgdata
