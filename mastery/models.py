@@ -8,7 +8,6 @@ from django.db import models
 from django.db.models import Q
 
 from profiles.modelbase import PlatformModel, validate_grade
-
 from profiles.models import grade_range_check
 
 

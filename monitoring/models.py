@@ -6,7 +6,6 @@ from django.db import models
 from django.db.models import Q
 
 from profiles.modelbase import PlatformModel
-
 from profiles.models import School
 
 

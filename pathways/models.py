@@ -6,9 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from profiles.modelbase import PlatformModel
-
 from mastery.models import Competency, Framework
+from profiles.modelbase import PlatformModel
 from profiles.models import Section, Term
 
 

@@ -34,7 +34,7 @@ def ensure_database(url: str) -> None:
 
     params = conninfo.conninfo_to_dict(url)
     name = str(params.get("dbname") or "postgres")
-    admin = conninfo.make_conninfo(**{**params, "dbname": "postgres"})
+    admin = conninfo.make_conninfo("", **{**params, "dbname": "postgres"})
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:

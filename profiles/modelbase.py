@@ -26,7 +26,9 @@ class PlatformModel(models.Model):
         abstract = True
 
     def unique_error_message(self, model_class: type[models.Model], unique_check: Any) -> ValidationError:
-        fields = [model_class._meta.get_field(name) for name in unique_check]
+        fields = [
+            field for name in unique_check if isinstance(field := model_class._meta.get_field(name), models.Field)
+        ]
         parts = [f"{field.verbose_name} “{self._value_label(field)}”" for field in fields]
         described = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         return ValidationError(f"A {model_class._meta.verbose_name} with {described} already exists.", code="unique")

@@ -24,7 +24,7 @@ def grade_range_check(field: str, name: str) -> models.CheckConstraint:
     )
 
 
-class User(AbstractUser):  # noqa: DJ008 - AbstractUser brings its own fields and __str__
+class User(AbstractUser):
     """Custom user from the first migration. Role memberships say what the user is, and where."""
 
     class Meta:

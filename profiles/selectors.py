@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from .models import Enrollment, LearnerProfile, School, Section, User
+from .models import District, Enrollment, Goal, LearnerProfile, School, Section, User
 
 
 def section_rosters(sections: QuerySet[Section]) -> QuerySet[Section]:
@@ -45,3 +47,148 @@ def learner_profile_detail(profile: LearnerProfile) -> dict:
             ).select_related("term")
         ),
     }
+
+
+def _section_member_prefetches(visible_students: QuerySet[User]) -> list[Prefetch]:
+    """Active teachers (with their user) and the active students among `visible_students`."""
+    teachers = (
+        Enrollment.objects.filter(role=Enrollment.Role.TEACHER, active=True)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user_id")
+    )
+    students = Enrollment.objects.filter(
+        role=Enrollment.Role.STUDENT, active=True, user__in=visible_students.values("pk")
+    ).order_by("user_id")
+    return [
+        Prefetch("enrollments", queryset=teachers, to_attr="teacher_enrollments"),
+        Prefetch("enrollments", queryset=students, to_attr="visible_student_enrollments"),
+    ]
+
+
+def sections_with_members(sections: QuerySet[Section], *, visible_students: QuerySet[User]) -> QuerySet[Section]:
+    """Sections with term, teachers and the visible active students preloaded (three queries in all).
+
+    Students are limited to `visible_students` (an access-scoped queryset) so a roster never names
+    a classmate the reader may not see.
+    """
+    return sections.select_related("term").prefetch_related(*_section_member_prefetches(visible_students))
+
+
+def section_with_members(section: Section, *, visible_students: QuerySet[User]) -> Section:
+    """The same preloading as `sections_with_members`, for one section already fetched."""
+    from django.db.models import prefetch_related_objects  # appended helper; keeps the module header as is
+
+    prefetch_related_objects([section], *_section_member_prefetches(visible_students))
+    return section
+
+
+# --- HTML pages: rosters, school and district overviews (appended with profiles/views.py) ------------
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One student on a roster, with what the teacher scans for: profile and active goals."""
+
+    student: User
+    profile: LearnerProfile | None
+    active_goal_count: int
+
+
+@dataclass(frozen=True)
+class SectionRoster:
+    section: Section
+    teachers: list[User]
+    rows: list[RosterRow]  # only the students the reader may see
+    student_count: int  # every active student, seen or not (a number, no names)
+
+
+@dataclass(frozen=True)
+class GradeOverview:
+    grade: int
+    student_count: int
+    sections: list[Section]  # each with `student_count` and `teacher_enrollments`
+
+
+def sections_taught_by(user: User, sections: QuerySet[Section]) -> QuerySet[Section]:
+    """Of an access-scoped queryset, the sections the user actively teaches."""
+    taught = Enrollment.objects.filter(user=user, role=Enrollment.Role.TEACHER, active=True).values("section_id")
+    return sections.filter(pk__in=taught)
+
+
+def _active_goal_counts(student_ids: set[int]) -> dict[int, int]:
+    rows = (
+        Goal.objects.filter(student_id__in=student_ids, status=Goal.Status.ACTIVE)
+        .order_by()
+        .values_list("student_id")
+        .annotate(count=Count("pk"))
+    )
+    return dict(rows.values_list("student_id", "count"))
+
+
+def _roster_row(enrollment: Enrollment, goal_counts: dict[int, int]) -> RosterRow:
+    student = enrollment.user
+    profile = getattr(student, "learner_profile", None)
+    return RosterRow(student=student, profile=profile, active_goal_count=goal_counts.get(student.pk, 0))
+
+
+def rosters(sections: QuerySet[Section], *, visible_students: QuerySet[User]) -> list[SectionRoster]:
+    """Sections with teachers and rosters (`section_rosters`), limited to `visible_students`.
+
+    Five queries however many sections and students: sections, students, teachers, which of the
+    students the reader sees, and their active-goal counts.
+    """
+    rostered = list(section_rosters(sections))
+    everyone = {e.user_id for section in rostered for e in getattr(section, "student_enrollments")}  # noqa: B009
+    seen = set(visible_students.filter(pk__in=everyone).values_list("pk", flat=True)) if everyone else set()
+    goal_counts = _active_goal_counts(seen) if seen else {}
+    result = []
+    for section in rostered:
+        students = getattr(section, "student_enrollments")  # noqa: B009
+        result.append(
+            SectionRoster(
+                section=section,
+                teachers=[e.user for e in getattr(section, "teacher_enrollments")],  # noqa: B009
+                rows=[_roster_row(e, goal_counts) for e in students if e.user_id in seen],
+                student_count=len(students),
+            )
+        )
+    return result
+
+
+def section_roster(section: Section, *, visible_students: QuerySet[User]) -> SectionRoster:
+    """The roster page of one section already fetched through access."""
+    return rosters(Section.objects.filter(pk=section.pk), visible_students=visible_students)[0]
+
+
+def school_overview(school: School) -> list[GradeOverview]:
+    """Each grade of a school with its number of students and its sections (student counts, teachers)."""
+    student_counts = dict(
+        LearnerProfile.objects.filter(school=school)
+        .order_by()
+        .values_list("grade_level")
+        .annotate(count=Count("pk"))
+        .values_list("grade_level", "count")
+    )
+    teachers = Enrollment.objects.filter(role=Enrollment.Role.TEACHER, active=True).select_related("user")
+    sections = sections_with_counts(Section.objects.filter(school=school)).prefetch_related(
+        Prefetch("enrollments", queryset=teachers, to_attr="teacher_enrollments")
+    )
+    by_grade: dict[int, list[Section]] = {}
+    for section in sections.order_by("grade_level", "name"):
+        by_grade.setdefault(section.grade_level, []).append(section)
+    grades = sorted(set(student_counts) | set(by_grade))
+    return [GradeOverview(grade, student_counts.get(grade, 0), by_grade.get(grade, [])) for grade in grades]
+
+
+def district_schools(districts: QuerySet[District], schools: QuerySet[School]) -> QuerySet[School]:
+    """Of an access-scoped queryset of schools, those in `districts`, with student and section counts."""
+    return (
+        schools_with_counts(schools.filter(district__in=districts))
+        .select_related("district")
+        .order_by("district__name", "name")
+    )
+
+
+def children_of(guardian: User, profiles: QuerySet[LearnerProfile]) -> QuerySet[LearnerProfile]:
+    """Of an access-scoped queryset of learner profiles, the guardian's own children."""
+    return profiles.filter(user__guardian_links__guardian=guardian).select_related("user", "school")

@@ -5,77 +5,153 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('profiles', '0001_initial_people_and_schools'),
+        ("profiles", "0001_initial_people_and_schools"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='JobRun',
+            name="JobRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job', models.CharField(max_length=50)),
-                ('run_date', models.DateField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('school', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='job_runs', to='profiles.school')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("job", models.CharField(max_length=50)),
+                ("run_date", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="job_runs",
+                        to="profiles.school",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-run_date', 'job'],
+                "ordering": ["-run_date", "job"],
             },
         ),
         migrations.CreateModel(
-            name='JobChunk',
+            name="JobChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('payload', models.JSONField(blank=True, default=dict, help_text='Ids only, never personal data.')),
-                ('error', models.TextField(blank=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('job_run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='monitoring.jobrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("index", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("payload", models.JSONField(blank=True, default=dict, help_text="Ids only, never personal data.")),
+                ("error", models.TextField(blank=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "job_run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="chunks", to="monitoring.jobrun"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job_run', 'index'],
+                "ordering": ["job_run", "index"],
             },
         ),
         migrations.CreateModel(
-            name='EquitySnapshot',
+            name="EquitySnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('grade', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('dimension', models.CharField(max_length=40)),
-                ('value', models.CharField(max_length=60)),
-                ('n_students', models.PositiveIntegerField()),
-                ('grade_level_mastered_share', models.FloatField(blank=True, null=True)),
-                ('growth_median', models.FloatField(blank=True, null=True)),
-                ('growth_distribution', models.JSONField(blank=True, default=dict)),
-                ('pacing_distribution', models.JSONField(blank=True, default=dict)),
-                ('below_grade_share', models.FloatField(blank=True, null=True)),
-                ('grade_level_access_share', models.FloatField(blank=True, null=True)),
-                ('open_alerts_per_100', models.FloatField(blank=True, null=True)),
-                ('computed_at', models.DateTimeField(auto_now=True)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='equity_snapshots', to='profiles.school')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("date", models.DateField()),
+                ("grade", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("dimension", models.CharField(max_length=40)),
+                ("value", models.CharField(max_length=60)),
+                ("n_students", models.PositiveIntegerField()),
+                ("grade_level_mastered_share", models.FloatField(blank=True, null=True)),
+                ("growth_median", models.FloatField(blank=True, null=True)),
+                ("growth_distribution", models.JSONField(blank=True, default=dict)),
+                ("pacing_distribution", models.JSONField(blank=True, default=dict)),
+                ("below_grade_share", models.FloatField(blank=True, null=True)),
+                ("grade_level_access_share", models.FloatField(blank=True, null=True)),
+                ("open_alerts_per_100", models.FloatField(blank=True, null=True)),
+                ("computed_at", models.DateTimeField(auto_now=True)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="equity_snapshots",
+                        to="profiles.school",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-date', 'school', 'grade', 'dimension', 'value'],
-                'indexes': [models.Index(fields=['school', 'date'], name='snapshot_school_date_idx')],
-                'constraints': [models.UniqueConstraint(fields=('date', 'school', 'grade', 'dimension', 'value'), name='equity_snapshot_unique_cell', nulls_distinct=False), models.CheckConstraint(condition=models.Q(('grade_level_mastered_share__isnull', True), models.Q(('grade_level_mastered_share__gte', 0), ('grade_level_mastered_share__lte', 1)), _connector='OR'), name='snapshot_grade_level_mastered_share_range'), models.CheckConstraint(condition=models.Q(('below_grade_share__isnull', True), models.Q(('below_grade_share__gte', 0), ('below_grade_share__lte', 1)), _connector='OR'), name='snapshot_below_grade_share_range'), models.CheckConstraint(condition=models.Q(('grade_level_access_share__isnull', True), models.Q(('grade_level_access_share__gte', 0), ('grade_level_access_share__lte', 1)), _connector='OR'), name='snapshot_grade_level_access_share_range')],
+                "ordering": ["-date", "school", "grade", "dimension", "value"],
+                "indexes": [models.Index(fields=["school", "date"], name="snapshot_school_date_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("date", "school", "grade", "dimension", "value"),
+                        name="equity_snapshot_unique_cell",
+                        nulls_distinct=False,
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("grade_level_mastered_share__isnull", True),
+                            models.Q(("grade_level_mastered_share__gte", 0), ("grade_level_mastered_share__lte", 1)),
+                            _connector="OR",
+                        ),
+                        name="snapshot_grade_level_mastered_share_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("below_grade_share__isnull", True),
+                            models.Q(("below_grade_share__gte", 0), ("below_grade_share__lte", 1)),
+                            _connector="OR",
+                        ),
+                        name="snapshot_below_grade_share_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("grade_level_access_share__isnull", True),
+                            models.Q(("grade_level_access_share__gte", 0), ("grade_level_access_share__lte", 1)),
+                            _connector="OR",
+                        ),
+                        name="snapshot_grade_level_access_share_range",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='jobrun',
-            constraint=models.UniqueConstraint(fields=('job', 'run_date', 'school'), name='job_run_unique', nulls_distinct=False),
+            model_name="jobrun",
+            constraint=models.UniqueConstraint(
+                fields=("job", "run_date", "school"), name="job_run_unique", nulls_distinct=False
+            ),
         ),
         migrations.AddConstraint(
-            model_name='jobchunk',
-            constraint=models.UniqueConstraint(fields=('job_run', 'index'), name='job_chunk_unique'),
+            model_name="jobchunk",
+            constraint=models.UniqueConstraint(fields=("job_run", "index"), name="job_chunk_unique"),
         ),
     ]

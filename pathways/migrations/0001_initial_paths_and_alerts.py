@@ -7,159 +7,377 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('mastery', '0001_initial_competencies_and_evidence'),
-        ('profiles', '0001_initial_people_and_schools'),
+        ("mastery", "0001_initial_competencies_and_evidence"),
+        ("profiles", "0001_initial_people_and_schools"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Activity',
+            name="Activity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('url', models.URLField(blank=True)),
-                ('review_status', models.CharField(choices=[('pending', 'Waiting for review'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='pending', max_length=10)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('review_note', models.TextField(blank=True)),
-                ('competencies', models.ManyToManyField(related_name='activities', to='mastery.competency')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("url", models.URLField(blank=True)),
+                (
+                    "review_status",
+                    models.CharField(
+                        choices=[("pending", "Waiting for review"), ("approved", "Approved"), ("rejected", "Rejected")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("review_note", models.TextField(blank=True)),
+                ("competencies", models.ManyToManyField(related_name="activities", to="mastery.competency")),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'activities',
-                'ordering': ['title'],
+                "verbose_name_plural": "activities",
+                "ordering": ["title"],
             },
         ),
         migrations.CreateModel(
-            name='ChoiceLimits',
+            name="ChoiceLimits",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('open_ready_steps', models.PositiveSmallIntegerField(default=3, help_text='Ready steps a student may choose from.')),
-                ('approval_required', models.BooleanField(default=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('required_first', models.ManyToManyField(blank=True, related_name='+', to='mastery.competency')),
-                ('section', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='choice_limits', to='profiles.section')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "open_ready_steps",
+                    models.PositiveSmallIntegerField(default=3, help_text="Ready steps a student may choose from."),
+                ),
+                ("approval_required", models.BooleanField(default=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("required_first", models.ManyToManyField(blank=True, related_name="+", to="mastery.competency")),
+                (
+                    "section",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="choice_limits", to="profiles.section"
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'choice limits',
+                "verbose_name_plural": "choice limits",
             },
         ),
         migrations.CreateModel(
-            name='LearningPath',
+            name="LearningPath",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start_date', models.DateField()),
-                ('target_date', models.DateField()),
-                ('targets_mastered_at_start', models.PositiveIntegerField(default=0, help_text='A0 in the pacing formula.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('framework', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='paths', to='mastery.framework')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='learning_paths', to=settings.AUTH_USER_MODEL)),
-                ('term', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='paths', to='profiles.term')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start_date", models.DateField()),
+                ("target_date", models.DateField()),
+                (
+                    "targets_mastered_at_start",
+                    models.PositiveIntegerField(default=0, help_text="A0 in the pacing formula."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "framework",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="paths", to="mastery.framework"
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="learning_paths",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "term",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="paths", to="profiles.term"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PacingAlert',
+            name="PacingAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('behind_pace', 'Behind pace'), ('stuck', 'Stuck'), ('inactive', 'Inactive'), ('held_back', 'Held back from grade-level work'), ('avoiding', 'Avoiding challenge'), ('needs_review', 'Needs review')], max_length=15)),
-                ('severity', models.PositiveSmallIntegerField(choices=[(1, 'Low'), (2, 'Medium'), (3, 'High')], default=2)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('acknowledged', 'Acknowledged'), ('resolved', 'Resolved')], default='open', max_length=12)),
-                ('numbers', models.JSONField(default=dict, help_text='The figures that raised the alert.')),
-                ('reason', models.TextField(help_text='Plain-language reason, for teachers.')),
-                ('opened_on', models.DateField()),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_on', models.DateField(blank=True, null=True)),
-                ('resolution_note', models.TextField(blank=True)),
-                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('competency', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='mastery.competency')),
-                ('path', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='pathways.learningpath')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("behind_pace", "Behind pace"),
+                            ("stuck", "Stuck"),
+                            ("inactive", "Inactive"),
+                            ("held_back", "Held back from grade-level work"),
+                            ("avoiding", "Avoiding challenge"),
+                            ("needs_review", "Needs review"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.PositiveSmallIntegerField(choices=[(1, "Low"), (2, "Medium"), (3, "High")], default=2),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("acknowledged", "Acknowledged"), ("resolved", "Resolved")],
+                        default="open",
+                        max_length=12,
+                    ),
+                ),
+                ("numbers", models.JSONField(default=dict, help_text="The figures that raised the alert.")),
+                ("reason", models.TextField(help_text="Plain-language reason, for teachers.")),
+                ("opened_on", models.DateField()),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_on", models.DateField(blank=True, null=True)),
+                ("resolution_note", models.TextField(blank=True)),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "competency",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="mastery.competency",
+                    ),
+                ),
+                (
+                    "path",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="pathways.learningpath",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="alerts", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-severity', 'opened_on'],
+                "ordering": ["-severity", "opened_on"],
             },
         ),
         migrations.CreateModel(
-            name='PathStep',
+            name="PathStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveIntegerField()),
-                ('state', models.CharField(choices=[('locked', 'Locked'), ('ready', 'Ready'), ('in_progress', 'In progress'), ('mastered', 'Mastered'), ('skipped', 'Skipped')], default='locked', max_length=12)),
-                ('reason', models.CharField(choices=[('grade_level_target', 'Grade-level target'), ('gap_filling', 'Gap-filling prerequisite'), ('teacher_added', 'Added by a teacher')], max_length=20)),
-                ('is_target', models.BooleanField(default=True, help_text="Counts toward the path's target set T.")),
-                ('pinned', models.BooleanField(default=False, help_text='Required by the teacher before free choice.')),
-                ('skip_reason', models.TextField(blank=True)),
-                ('competency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='path_steps', to='mastery.competency')),
-                ('path', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='pathways.learningpath')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("order", models.PositiveIntegerField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("locked", "Locked"),
+                            ("ready", "Ready"),
+                            ("in_progress", "In progress"),
+                            ("mastered", "Mastered"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="locked",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("grade_level_target", "Grade-level target"),
+                            ("gap_filling", "Gap-filling prerequisite"),
+                            ("teacher_added", "Added by a teacher"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("is_target", models.BooleanField(default=True, help_text="Counts toward the path's target set T.")),
+                ("pinned", models.BooleanField(default=False, help_text="Required by the teacher before free choice.")),
+                ("skip_reason", models.TextField(blank=True)),
+                (
+                    "competency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="path_steps", to="mastery.competency"
+                    ),
+                ),
+                (
+                    "path",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="steps", to="pathways.learningpath"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['path', 'order'],
+                "ordering": ["path", "order"],
             },
         ),
         migrations.CreateModel(
-            name='StepChoice',
+            name="StepChoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Waiting for approval'), ('approved', 'Approved'), ('declined', 'Declined')], default='approved', max_length=10)),
-                ('chosen_at', models.DateTimeField(auto_now_add=True)),
-                ('activity', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='pathways.activity')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('step', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='choices', to='pathways.pathstep')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for approval"),
+                            ("approved", "Approved"),
+                            ("declined", "Declined"),
+                        ],
+                        default="approved",
+                        max_length=10,
+                    ),
+                ),
+                ("chosen_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "activity",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="pathways.activity",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="choices", to="pathways.pathstep"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-chosen_at'],
+                "ordering": ["-chosen_at"],
             },
         ),
         migrations.AddConstraint(
-            model_name='activity',
-            constraint=models.CheckConstraint(condition=models.Q(('review_status', 'pending'), models.Q(('reviewed_by__isnull', False), ('reviewed_at__isnull', False)), _connector='OR'), name='activity_review_has_reviewer'),
+            model_name="activity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("review_status", "pending"),
+                    models.Q(("reviewed_by__isnull", False), ("reviewed_at__isnull", False)),
+                    _connector="OR",
+                ),
+                name="activity_review_has_reviewer",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='choicelimits',
-            constraint=models.CheckConstraint(condition=models.Q(('open_ready_steps__gte', 1), ('open_ready_steps__lte', 20)), name='choice_open_steps_range'),
+            model_name="choicelimits",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("open_ready_steps__gte", 1), ("open_ready_steps__lte", 20)),
+                name="choice_open_steps_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='learningpath',
-            constraint=models.UniqueConstraint(fields=('student', 'framework', 'term'), name='path_unique_per_term'),
+            model_name="learningpath",
+            constraint=models.UniqueConstraint(fields=("student", "framework", "term"), name="path_unique_per_term"),
         ),
         migrations.AddConstraint(
-            model_name='learningpath',
-            constraint=models.CheckConstraint(condition=models.Q(('start_date__lt', models.F('target_date'))), name='path_dates_ordered', violation_error_message='The target date must come after the start date.'),
+            model_name="learningpath",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("start_date__lt", models.F("target_date"))),
+                name="path_dates_ordered",
+                violation_error_message="The target date must come after the start date.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='pacingalert',
-            index=models.Index(fields=['student', 'status'], name='alert_student_status_idx'),
+            model_name="pacingalert",
+            index=models.Index(fields=["student", "status"], name="alert_student_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='pacingalert',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'resolved'), _negated=True), fields=('student', 'kind', 'path', 'competency'), name='alert_one_unresolved_per_condition', nulls_distinct=False),
+            model_name="pacingalert",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "resolved"), _negated=True),
+                fields=("student", "kind", "path", "competency"),
+                name="alert_one_unresolved_per_condition",
+                nulls_distinct=False,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pacingalert',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'resolved'), _negated=True), ('resolved_on__isnull', False), _connector='OR'), name='alert_resolved_has_date'),
+            model_name="pacingalert",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "resolved"), _negated=True), ("resolved_on__isnull", False), _connector="OR"
+                ),
+                name="alert_resolved_has_date",
+            ),
         ),
         migrations.AddIndex(
-            model_name='pathstep',
-            index=models.Index(fields=['path', 'state'], name='step_path_state_idx'),
+            model_name="pathstep",
+            index=models.Index(fields=["path", "state"], name="step_path_state_idx"),
         ),
         migrations.AddConstraint(
-            model_name='pathstep',
-            constraint=models.UniqueConstraint(fields=('path', 'competency'), name='step_competency_unique_in_path'),
+            model_name="pathstep",
+            constraint=models.UniqueConstraint(fields=("path", "competency"), name="step_competency_unique_in_path"),
         ),
         migrations.AddConstraint(
-            model_name='pathstep',
-            constraint=models.UniqueConstraint(deferrable=django.db.models.constraints.Deferrable['DEFERRED'], fields=('path', 'order'), name='step_order_unique_in_path'),
+            model_name="pathstep",
+            constraint=models.UniqueConstraint(
+                deferrable=django.db.models.constraints.Deferrable["DEFERRED"],
+                fields=("path", "order"),
+                name="step_order_unique_in_path",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pathstep',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'skipped'), _negated=True), models.Q(('skip_reason', ''), _negated=True), _connector='OR'), name='step_skip_has_reason'),
+            model_name="pathstep",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state", "skipped"), _negated=True),
+                    models.Q(("skip_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="step_skip_has_reason",
+            ),
         ),
     ]

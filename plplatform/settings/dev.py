@@ -15,3 +15,7 @@ SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 
 DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL") or embedded_database_url(BASE_DIR), conn_max_age=60)}
+
+# Static files straight from the apps while developing (no collectstatic needed, no STATIC_ROOT).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG

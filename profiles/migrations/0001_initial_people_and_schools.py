@@ -5,312 +5,606 @@ import django.contrib.auth.validators
 import django.contrib.postgres.fields
 import django.db.models.deletion
 import django.utils.timezone
-import profiles.modelbase
 from django.conf import settings
 from django.db import migrations, models
 
+import profiles.modelbase
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                ("first_name", models.CharField(blank=True, max_length=150, verbose_name="first name")),
+                ("last_name", models.CharField(blank=True, max_length=150, verbose_name="last name")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email address")),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now, verbose_name="date joined")),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['last_name', 'first_name', 'username'],
+                "ordering": ["last_name", "first_name", "username"],
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='District',
+            name="District",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('code', models.SlugField(unique=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("code", models.SlugField(unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Demographics',
+            name="Demographics",
             fields=[
-                ('student', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='demographics', serialize=False, to=settings.AUTH_USER_MODEL)),
-                ('sex', models.CharField(choices=[('female', 'Female'), ('male', 'Male'), ('other', 'Other'), ('unspecified', 'Unspecified')], default='unspecified', max_length=12)),
-                ('american_indian_or_alaska_native', models.BooleanField(default=False)),
-                ('asian', models.BooleanField(default=False)),
-                ('black_or_african_american', models.BooleanField(default=False)),
-                ('native_hawaiian_or_other_pacific_islander', models.BooleanField(default=False)),
-                ('white', models.BooleanField(default=False)),
-                ('two_or_more_races', models.BooleanField(default=False)),
-                ('hispanic_or_latino', models.BooleanField(default=False)),
-                ('english_learner', models.BooleanField(default=False)),
-                ('iep', models.BooleanField(default=False)),
-                ('section_504', models.BooleanField(default=False)),
-                ('economically_disadvantaged', models.BooleanField(default=False)),
+                (
+                    "student",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="demographics",
+                        serialize=False,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[
+                            ("female", "Female"),
+                            ("male", "Male"),
+                            ("other", "Other"),
+                            ("unspecified", "Unspecified"),
+                        ],
+                        default="unspecified",
+                        max_length=12,
+                    ),
+                ),
+                ("american_indian_or_alaska_native", models.BooleanField(default=False)),
+                ("asian", models.BooleanField(default=False)),
+                ("black_or_african_american", models.BooleanField(default=False)),
+                ("native_hawaiian_or_other_pacific_islander", models.BooleanField(default=False)),
+                ("white", models.BooleanField(default=False)),
+                ("two_or_more_races", models.BooleanField(default=False)),
+                ("hispanic_or_latino", models.BooleanField(default=False)),
+                ("english_learner", models.BooleanField(default=False)),
+                ("iep", models.BooleanField(default=False)),
+                ("section_504", models.BooleanField(default=False)),
+                ("economically_disadvantaged", models.BooleanField(default=False)),
             ],
             options={
-                'verbose_name_plural': 'demographics',
+                "verbose_name_plural": "demographics",
             },
         ),
         migrations.CreateModel(
-            name='School',
+            name="School",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('code', models.SlugField()),
-                ('grade_low', models.PositiveSmallIntegerField(default=0, validators=[profiles.modelbase.validate_grade])),
-                ('grade_high', models.PositiveSmallIntegerField(default=12, validators=[profiles.modelbase.validate_grade])),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='schools', to='profiles.district')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("code", models.SlugField()),
+                (
+                    "grade_low",
+                    models.PositiveSmallIntegerField(default=0, validators=[profiles.modelbase.validate_grade]),
+                ),
+                (
+                    "grade_high",
+                    models.PositiveSmallIntegerField(default=12, validators=[profiles.modelbase.validate_grade]),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="schools", to="profiles.district"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='RoleMembership',
+            name="RoleMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('student', 'Student'), ('teacher', 'Teacher'), ('principal', 'Principal'), ('district_admin', 'District admin'), ('guardian', 'Guardian')], max_length=20)),
-                ('active', models.BooleanField(default=True)),
-                ('district', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='profiles.district')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('school', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='profiles.school')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("student", "Student"),
+                            ("teacher", "Teacher"),
+                            ("principal", "Principal"),
+                            ("district_admin", "District admin"),
+                            ("guardian", "Guardian"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "district",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="profiles.district",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="profiles.school",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user', 'role'],
+                "ordering": ["user", "role"],
             },
         ),
         migrations.CreateModel(
-            name='Section',
+            name="Section",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=50)),
-                ('name', models.CharField(max_length=200)),
-                ('subject', models.CharField(blank=True, max_length=100)),
-                ('grade_level', models.PositiveSmallIntegerField(validators=[profiles.modelbase.validate_grade])),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sections', to='profiles.school')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=50)),
+                ("name", models.CharField(max_length=200)),
+                ("subject", models.CharField(blank=True, max_length=100)),
+                ("grade_level", models.PositiveSmallIntegerField(validators=[profiles.modelbase.validate_grade])),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="sections", to="profiles.school"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['grade_level', 'name'],
+                "ordering": ["grade_level", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Enrollment',
+            name="Enrollment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('teacher', 'Teacher'), ('student', 'Student')], max_length=10)),
-                ('active', models.BooleanField(default=True)),
-                ('start_date', models.DateField(blank=True, null=True)),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to=settings.AUTH_USER_MODEL)),
-                ('section', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='profiles.section')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("role", models.CharField(choices=[("teacher", "Teacher"), ("student", "Student")], max_length=10)),
+                ("active", models.BooleanField(default=True)),
+                ("start_date", models.DateField(blank=True, null=True)),
+                ("end_date", models.DateField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrollments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="enrollments", to="profiles.section"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['section', 'role', 'user'],
+                "ordering": ["section", "role", "user"],
             },
         ),
         migrations.CreateModel(
-            name='SourceIdentity',
+            name="SourceIdentity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('system', models.CharField(max_length=100)),
-                ('entity_type', models.CharField(max_length=50)),
-                ('external_id', models.CharField(max_length=255)),
-                ('object_id', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('content_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='contenttypes.contenttype')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("system", models.CharField(max_length=100)),
+                ("entity_type", models.CharField(max_length=50)),
+                ("external_id", models.CharField(max_length=255)),
+                ("object_id", models.BigIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "content_type",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="contenttypes.contenttype"),
+                ),
             ],
             options={
-                'verbose_name_plural': 'source identities',
+                "verbose_name_plural": "source identities",
             },
         ),
         migrations.CreateModel(
-            name='Term',
+            name="Term",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('kind', models.CharField(choices=[('school_year', 'School year'), ('semester', 'Semester'), ('trimester', 'Trimester'), ('quarter', 'Quarter')], default='school_year', max_length=20)),
-                ('start_date', models.DateField()),
-                ('end_date', models.DateField()),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='parts', to='profiles.term')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='terms', to='profiles.school')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("school_year", "School year"),
+                            ("semester", "Semester"),
+                            ("trimester", "Trimester"),
+                            ("quarter", "Quarter"),
+                        ],
+                        default="school_year",
+                        max_length=20,
+                    ),
+                ),
+                ("start_date", models.DateField()),
+                ("end_date", models.DateField()),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="parts",
+                        to="profiles.term",
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="terms", to="profiles.school"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['school', 'start_date', 'name'],
+                "ordering": ["school", "start_date", "name"],
             },
         ),
         migrations.AddField(
-            model_name='section',
-            name='term',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sections', to='profiles.term'),
+            model_name="section",
+            name="term",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="sections", to="profiles.term"
+            ),
         ),
         migrations.CreateModel(
-            name='Holiday',
+            name="Holiday",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('name', models.CharField(max_length=100)),
-                ('term', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='holidays', to='profiles.term')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("date", models.DateField()),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "term",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="holidays", to="profiles.term"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['date'],
+                "ordering": ["date"],
             },
         ),
         migrations.CreateModel(
-            name='LearnerProfile',
+            name="LearnerProfile",
             fields=[
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='learner_profile', serialize=False, to=settings.AUTH_USER_MODEL)),
-                ('grade_level', models.PositiveSmallIntegerField(validators=[profiles.modelbase.validate_grade])),
-                ('strengths', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=200), blank=True, default=list)),
-                ('needs', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=200), blank=True, default=list)),
-                ('interests', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=200), blank=True, default=list)),
-                ('motivations', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=200), blank=True, default=list)),
-                ('accommodations', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=200), blank=True, default=list)),
-                ('notes', models.TextField(blank=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='learners', to='profiles.school')),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="learner_profile",
+                        serialize=False,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("grade_level", models.PositiveSmallIntegerField(validators=[profiles.modelbase.validate_grade])),
+                (
+                    "strengths",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=200), blank=True, default=list
+                    ),
+                ),
+                (
+                    "needs",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=200), blank=True, default=list
+                    ),
+                ),
+                (
+                    "interests",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=200), blank=True, default=list
+                    ),
+                ),
+                (
+                    "motivations",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=200), blank=True, default=list
+                    ),
+                ),
+                (
+                    "accommodations",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=200), blank=True, default=list
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="learners", to="profiles.school"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user__last_name', 'user__first_name'],
+                "ordering": ["user__last_name", "user__first_name"],
             },
         ),
         migrations.CreateModel(
-            name='Goal',
+            name="Goal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('target_date', models.DateField()),
-                ('status', models.CharField(choices=[('active', 'Active'), ('met', 'Met'), ('not_met', 'Not met'), ('dropped', 'Dropped')], default='active', max_length=10)),
-                ('conference_notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('set_with', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='goals_set', to=settings.AUTH_USER_MODEL)),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='goals', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("target_date", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("met", "Met"), ("not_met", "Not met"), ("dropped", "Dropped")],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("conference_notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "set_with",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="goals_set",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="goals", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['target_date', 'id'],
-                'indexes': [models.Index(fields=['student', 'status'], name='goal_student_status_idx')],
+                "ordering": ["target_date", "id"],
+                "indexes": [models.Index(fields=["student", "status"], name="goal_student_status_idx")],
             },
         ),
         migrations.CreateModel(
-            name='GuardianLink',
+            name="GuardianLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('relationship', models.CharField(blank=True, max_length=50)),
-                ('guardian', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='children_links', to=settings.AUTH_USER_MODEL)),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='guardian_links', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("relationship", models.CharField(blank=True, max_length=50)),
+                (
+                    "guardian",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="children_links",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="guardian_links",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('guardian', 'student'), name='guardian_link_unique'), models.CheckConstraint(condition=models.Q(('guardian', models.F('student')), _negated=True), name='guardian_not_self', violation_error_message='A guardian cannot be their own child.')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("guardian", "student"), name="guardian_link_unique"),
+                    models.CheckConstraint(
+                        condition=models.Q(("guardian", models.F("student")), _negated=True),
+                        name="guardian_not_self",
+                        violation_error_message="A guardian cannot be their own child.",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='school',
-            constraint=models.UniqueConstraint(fields=('district', 'code'), name='school_code_unique_in_district'),
+            model_name="school",
+            constraint=models.UniqueConstraint(fields=("district", "code"), name="school_code_unique_in_district"),
         ),
         migrations.AddConstraint(
-            model_name='school',
-            constraint=models.CheckConstraint(condition=models.Q(('grade_low__gte', 0), ('grade_low__lte', 12)), name='school_grade_low_range'),
+            model_name="school",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("grade_low__gte", 0), ("grade_low__lte", 12)), name="school_grade_low_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='school',
-            constraint=models.CheckConstraint(condition=models.Q(('grade_high__gte', 0), ('grade_high__lte', 12)), name='school_grade_high_range'),
+            model_name="school",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("grade_high__gte", 0), ("grade_high__lte", 12)), name="school_grade_high_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='school',
-            constraint=models.CheckConstraint(condition=models.Q(('grade_low__lte', models.F('grade_high'))), name='school_grades_ordered', violation_error_message='The lowest grade cannot be above the highest grade.'),
+            model_name="school",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("grade_low__lte", models.F("grade_high"))),
+                name="school_grades_ordered",
+                violation_error_message="The lowest grade cannot be above the highest grade.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='rolemembership',
-            index=models.Index(fields=['role', 'school'], name='membership_role_school_idx'),
+            model_name="rolemembership",
+            index=models.Index(fields=["role", "school"], name="membership_role_school_idx"),
         ),
         migrations.AddConstraint(
-            model_name='rolemembership',
-            constraint=models.UniqueConstraint(fields=('user', 'role', 'school', 'district'), name='membership_unique', nulls_distinct=False),
+            model_name="rolemembership",
+            constraint=models.UniqueConstraint(
+                fields=("user", "role", "school", "district"), name="membership_unique", nulls_distinct=False
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rolemembership',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('role', 'district_admin'), ('district__isnull', False), ('school__isnull', True)), models.Q(models.Q(('role', 'district_admin'), _negated=True), ('school__isnull', False), ('district__isnull', True)), _connector='OR'), name='membership_scope_matches_role'),
+            model_name="rolemembership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("role", "district_admin"), ("district__isnull", False), ("school__isnull", True)),
+                    models.Q(
+                        models.Q(("role", "district_admin"), _negated=True),
+                        ("school__isnull", False),
+                        ("district__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="membership_scope_matches_role",
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrollment',
-            index=models.Index(fields=['user', 'role', 'active'], name='enrollment_user_role_idx'),
+            model_name="enrollment",
+            index=models.Index(fields=["user", "role", "active"], name="enrollment_user_role_idx"),
         ),
         migrations.AddConstraint(
-            model_name='enrollment',
-            constraint=models.UniqueConstraint(fields=('section', 'user', 'role'), name='enrollment_unique'),
+            model_name="enrollment",
+            constraint=models.UniqueConstraint(fields=("section", "user", "role"), name="enrollment_unique"),
         ),
         migrations.AddConstraint(
-            model_name='enrollment',
-            constraint=models.CheckConstraint(condition=models.Q(('start_date__isnull', True), ('end_date__isnull', True), ('start_date__lte', models.F('end_date')), _connector='OR'), name='enrollment_dates_ordered', violation_error_message='An enrollment cannot end before it starts.'),
+            model_name="enrollment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("start_date__isnull", True),
+                    ("end_date__isnull", True),
+                    ("start_date__lte", models.F("end_date")),
+                    _connector="OR",
+                ),
+                name="enrollment_dates_ordered",
+                violation_error_message="An enrollment cannot end before it starts.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='sourceidentity',
-            index=models.Index(fields=['content_type', 'object_id'], name='source_identity_target_idx'),
+            model_name="sourceidentity",
+            index=models.Index(fields=["content_type", "object_id"], name="source_identity_target_idx"),
         ),
         migrations.AddConstraint(
-            model_name='sourceidentity',
-            constraint=models.UniqueConstraint(fields=('system', 'entity_type', 'external_id'), name='source_identity_unique'),
+            model_name="sourceidentity",
+            constraint=models.UniqueConstraint(
+                fields=("system", "entity_type", "external_id"), name="source_identity_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='term',
-            index=models.Index(fields=['school', 'start_date', 'end_date'], name='term_school_dates_idx'),
+            model_name="term",
+            index=models.Index(fields=["school", "start_date", "end_date"], name="term_school_dates_idx"),
         ),
         migrations.AddConstraint(
-            model_name='term',
-            constraint=models.UniqueConstraint(fields=('school', 'name'), name='term_name_unique_in_school'),
+            model_name="term",
+            constraint=models.UniqueConstraint(fields=("school", "name"), name="term_name_unique_in_school"),
         ),
         migrations.AddConstraint(
-            model_name='term',
-            constraint=models.CheckConstraint(condition=models.Q(('start_date__lt', models.F('end_date'))), name='term_dates_ordered', violation_error_message='A term must end after it starts.'),
+            model_name="term",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("start_date__lt", models.F("end_date"))),
+                name="term_dates_ordered",
+                violation_error_message="A term must end after it starts.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='section',
-            index=models.Index(fields=['school', 'grade_level'], name='section_school_grade_idx'),
+            model_name="section",
+            index=models.Index(fields=["school", "grade_level"], name="section_school_grade_idx"),
         ),
         migrations.AddConstraint(
-            model_name='section',
-            constraint=models.UniqueConstraint(fields=('school', 'term', 'code'), name='section_code_unique_in_term'),
+            model_name="section",
+            constraint=models.UniqueConstraint(fields=("school", "term", "code"), name="section_code_unique_in_term"),
         ),
         migrations.AddConstraint(
-            model_name='section',
-            constraint=models.CheckConstraint(condition=models.Q(('grade_level__gte', 0), ('grade_level__lte', 12)), name='section_grade_range'),
+            model_name="section",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("grade_level__gte", 0), ("grade_level__lte", 12)), name="section_grade_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='holiday',
-            constraint=models.UniqueConstraint(fields=('term', 'date'), name='holiday_unique_date_in_term'),
+            model_name="holiday",
+            constraint=models.UniqueConstraint(fields=("term", "date"), name="holiday_unique_date_in_term"),
         ),
         migrations.AddIndex(
-            model_name='learnerprofile',
-            index=models.Index(fields=['school', 'grade_level'], name='learner_school_grade_idx'),
+            model_name="learnerprofile",
+            index=models.Index(fields=["school", "grade_level"], name="learner_school_grade_idx"),
         ),
         migrations.AddConstraint(
-            model_name='learnerprofile',
-            constraint=models.CheckConstraint(condition=models.Q(('grade_level__gte', 0), ('grade_level__lte', 12)), name='learner_grade_range'),
+            model_name="learnerprofile",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("grade_level__gte", 0), ("grade_level__lte", 12)), name="learner_grade_range"
+            ),
         ),
     ]

@@ -17,7 +17,9 @@ def school(db):
 
 @pytest.fixture
 def term(school):
-    return Term.objects.create(school=school, name="2026-27", start_date=datetime.date(2026, 8, 24), end_date=datetime.date(2027, 6, 11))
+    return Term.objects.create(
+        school=school, name="2026-27", start_date=datetime.date(2026, 8, 24), end_date=datetime.date(2027, 6, 11)
+    )
 
 
 def test_duplicate_section_code_is_refused_naming_the_values(school, term):

@@ -1,0 +1,254 @@
+"""HTML pages of the foundation: sign-in and sign-out, each role's home, sections, schools, learner profiles.
+
+Thin: parse, check access (profiles/access.py only), call one selector or service, render.
+Unknown and forbidden records both answer 404; a record the user sees but may not change answers 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import access, selectors, services
+from .forms import GoalEditForm, GoalForm, LearnerProfileForm, SignInForm
+from .models import LearnerProfile, Role, User
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _viewer(request: HttpRequest) -> User:
+    """The signed-in user (every page but sign-in requires one)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    """Render a page with what the site chrome shows about the viewer: their main role, in words."""
+    role = access.primary_role(request.user)
+    context = {"viewer_role": Role(role).label if role else "", **context}
+    return render(request, template, context, status=status)
+
+
+def _form_page(request: HttpRequest, template: str, context: dict[str, Any], form: Form) -> HttpResponse:
+    """A form page; a submitted form with errors answers 400."""
+    status = 400 if form.is_bound and form.errors else 200
+    return _page(request, template, {**context, "form": form}, status=status)
+
+
+def _save(form: Form, write: Any) -> bool:
+    """Run a service write for a valid form; a model-level refusal becomes form errors (nothing saved)."""
+    if not form.is_valid():
+        return False
+    try:
+        write(form.cleaned_data)
+    except ValidationError as error:
+        known = set(form.fields) | {NON_FIELD_ERRORS}
+        on_fields = hasattr(error, "error_dict") and set(error.error_dict) <= known
+        form.add_error(None, error if on_fields else error.messages)
+        return False
+    return True
+
+
+def _editable_profile(request: HttpRequest, student_id: int) -> LearnerProfile:
+    """404 when the student is unknown or unseen, 403 when seen but not editable by the viewer."""
+    profile = access.get_learner_profile_or_404(request.user, student_id)
+    if not access.can_edit_learner_profile(request.user, profile):
+        raise PermissionDenied("You can read this learner profile but not change it.")
+    return profile
+
+
+def _goal_profile(request: HttpRequest, student_id: int) -> LearnerProfile:
+    profile = access.get_learner_profile_or_404(request.user, student_id)
+    if not access.can_manage_goals(request.user, profile):
+        raise PermissionDenied("You can read this student's goals but not change them.")
+    return profile
+
+
+def _profile_url(student_id: int) -> str:
+    return reverse("student-profile", args=[student_id])
+
+
+# --- sign-in and sign-out ------------------------------------------------------------------------
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class SignOutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You have signed out.")
+        return response
+
+
+# --- home: each role lands on its own page --------------------------------------------------------
+
+
+def _principal_home(user: User) -> str:
+    school_ids = list(access.overview_schools(user).values_list("pk", flat=True)[:2])
+    if len(school_ids) == 1:
+        return reverse("school-detail", args=[school_ids[0]])
+    return reverse("school-list")
+
+
+def _student_home(user: User) -> str | None:
+    if access.visible_learner_profiles(user).filter(pk=user.pk).exists():
+        return _profile_url(user.pk)
+    return None
+
+
+def _role_home(user: User, role: str | None) -> str | None:
+    if role == Role.DISTRICT_ADMIN:
+        return reverse("district-home")
+    if role == Role.PRINCIPAL:
+        return _principal_home(user)
+    if role == Role.TEACHER:
+        return reverse("teacher-home")
+    if role == Role.STUDENT:
+        return _student_home(user)
+    if role == Role.GUARDIAN:
+        return reverse("guardian-home")
+    return None
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = _viewer(request)
+    role = access.primary_role(user)
+    target = _role_home(user, role)
+    if target is not None:
+        return redirect(target)
+    return _page(request, "profiles/no_role.html", {"role": role})
+
+
+@require_GET
+@login_required
+def teacher_home(request: HttpRequest) -> HttpResponse:
+    user = _viewer(request)
+    sections = selectors.sections_taught_by(user, access.visible_sections(user))
+    rosters = selectors.rosters(sections, visible_students=access.visible_students(user))
+    return _page(request, "profiles/teacher_home.html", {"rosters": rosters})
+
+
+@require_GET
+@login_required
+def guardian_home(request: HttpRequest) -> HttpResponse:
+    user = _viewer(request)
+    children = selectors.children_of(user, access.visible_learner_profiles(user))
+    return _page(request, "profiles/guardian_home.html", {"children": children})
+
+
+@require_GET
+@login_required
+def district_home(request: HttpRequest) -> HttpResponse:
+    user = _viewer(request)
+    districts = access.administered_districts(user)
+    if not districts.exists():
+        raise Http404("No district to show.")
+    schools = selectors.district_schools(districts, access.overview_schools(user))
+    return _page(request, "profiles/district_home.html", {"schools": schools})
+
+
+# --- schools and sections -------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def school_list(request: HttpRequest) -> HttpResponse:
+    schools = selectors.schools_with_counts(access.overview_schools(request.user).select_related("district"))
+    if not schools:
+        raise Http404("No school to show.")
+    return _page(request, "profiles/school_list.html", {"schools": schools})
+
+
+@require_GET
+@login_required
+def school_detail(request: HttpRequest, school_id: int) -> HttpResponse:
+    school = access.get_overview_school_or_404(request.user, school_id)
+    grades = selectors.school_overview(school)
+    return _page(request, "profiles/school_detail.html", {"school": school, "grades": grades})
+
+
+@require_GET
+@login_required
+def section_detail(request: HttpRequest, section_id: int) -> HttpResponse:
+    section = access.get_section_or_404(request.user, section_id)
+    roster = selectors.section_roster(section, visible_students=access.visible_students(request.user))
+    return _page(request, "profiles/section_detail.html", {"section": section, "roster": roster})
+
+
+# --- learner profiles and goals ---------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def student_profile(request: HttpRequest, student_id: int) -> HttpResponse:
+    profile = access.get_learner_profile_or_404(request.user, student_id)
+    context = {
+        **selectors.learner_profile_detail(profile),
+        "can_edit": access.can_edit_learner_profile(request.user, profile),
+        "can_manage_goals": access.can_manage_goals(request.user, profile),
+    }
+    return _page(request, "profiles/student_profile.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def student_profile_edit(request: HttpRequest, student_id: int) -> HttpResponse:
+    profile = _editable_profile(request, student_id)
+    if request.method != "POST":
+        form = LearnerProfileForm(initial=LearnerProfileForm.initial_from(profile))
+    else:
+        form = LearnerProfileForm(request.POST)
+        if _save(form, lambda data: services.learner_profile_update(profile=profile, changes=data)):
+            messages.success(request, "Learner profile saved.")
+            return HttpResponseRedirect(_profile_url(profile.pk))
+    return _form_page(request, "profiles/student_profile_form.html", {"profile": profile}, form)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def goal_create(request: HttpRequest, student_id: int) -> HttpResponse:
+    profile = _goal_profile(request, student_id)
+    form = GoalForm(request.POST) if request.method == "POST" else GoalForm()
+
+    def write(data: dict[str, Any]) -> None:
+        services.goal_create(student=profile.user, set_with=_viewer(request), **data)
+
+    if request.method == "POST" and _save(form, write):
+        messages.success(request, "Goal added.")
+        return HttpResponseRedirect(_profile_url(profile.pk))
+    return _form_page(request, "profiles/goal_form.html", {"profile": profile, "goal": None}, form)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def goal_edit(request: HttpRequest, goal_id: int) -> HttpResponse:
+    goal = access.get_goal_or_404(request.user, goal_id)
+    profile = _goal_profile(request, goal.student_id)
+    if request.method != "POST":
+        form = GoalEditForm(initial=GoalEditForm.initial_from(goal))
+    else:
+        form = GoalEditForm(request.POST)
+        if _save(form, lambda data: services.goal_update(goal=goal, changes=data)):
+            messages.success(request, "Goal saved.")
+            return HttpResponseRedirect(_profile_url(profile.pk))
+    return _form_page(request, "profiles/goal_form.html", {"profile": profile, "goal": goal}, form)
