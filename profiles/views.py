@@ -33,6 +33,12 @@ def _viewer(request: HttpRequest) -> User:
     return user
 
 
+def _require_role(user: User, role: str) -> None:
+    """A role's home is not there for users without the role (404, like any page they cannot see)."""
+    if role not in access.user_roles(user) and not user.is_superuser:
+        raise Http404("No such page.")
+
+
 def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
     """Render a page with what the site chrome shows about the viewer: their main role, in words."""
     role = access.primary_role(request.user)
@@ -143,6 +149,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def teacher_home(request: HttpRequest) -> HttpResponse:
     user = _viewer(request)
+    _require_role(user, Role.TEACHER)
     sections = selectors.sections_taught_by(user, access.visible_sections(user))
     rosters = selectors.rosters(sections, visible_students=access.visible_students(user))
     return _page(request, "profiles/teacher_home.html", {"rosters": rosters})
@@ -152,6 +159,7 @@ def teacher_home(request: HttpRequest) -> HttpResponse:
 @login_required
 def guardian_home(request: HttpRequest) -> HttpResponse:
     user = _viewer(request)
+    _require_role(user, Role.GUARDIAN)
     children = selectors.children_of(user, access.visible_learner_profiles(user))
     return _page(request, "profiles/guardian_home.html", {"children": children})
 

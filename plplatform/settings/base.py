@@ -142,6 +142,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Personalized-learning platform: schools, sections, students, learner profiles, goals.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs describe no student data, but the site is sign-in only throughout.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI and ReDoc come from the installed sidecar package: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

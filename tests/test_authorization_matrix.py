@@ -1,0 +1,238 @@
+"""Authorization matrix: every route of the site, for every kind of user.
+
+Each row says what a GET answers for each user of tests/world.py, about one subject: the student
+s_a1_1 (section A1, school north-a, district North). The users include the student's classmate,
+guardian and teacher, a teacher of another section and of another school, the principal and a
+principal of another school, the district admin and an admin of another district, and nobody.
+
+`test_every_route_has_a_row` fails when a route is added without a row here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from profiles.models import Goal, LearnerProfile
+from tests.world import PASSWORD, World
+
+ANONYMOUS = "anonymous"
+USERS = [
+    ANONYMOUS,
+    "s_a1_1",  # the subject student
+    "s_a1_2",  # a classmate
+    "g_1",  # the subject's guardian
+    "t_a1",  # the subject's teacher
+    "t_a2",  # a teacher of another section in the same school
+    "t_b1",  # a teacher in another school of the district
+    "p_a",  # the subject's principal
+    "p_b",  # a principal of another school
+    "admin_north",  # the subject's district admin
+    "admin_south",  # an admin of another district
+]
+SIGNED_IN = set(USERS) - {ANONYMOUS}
+
+SEES_STUDENT = {"s_a1_1", "g_1", "t_a1", "p_a", "admin_north"}
+EDITS_STUDENT = {"t_a1", "p_a", "admin_north"}
+SEES_SECTION = {"s_a1_1", "s_a1_2", "g_1", "t_a1", "p_a", "admin_north"}
+SEES_SCHOOL = {"s_a1_1", "s_a1_2", "g_1", "t_a1", "t_a2", "p_a", "admin_north"}
+SCHOOL_OVERVIEW = {"p_a", "admin_north"}
+PRINCIPALS_AND_ADMINS = {"p_a", "p_b", "admin_north", "admin_south"}
+
+
+def page(allowed: set[str], *, read_only: set[str] = frozenset()) -> Callable[[str], int]:
+    """An HTML page: anonymous users go to sign-in; `read_only` users may see but not use it (403)."""
+
+    def expected(user: str) -> int:
+        if user == ANONYMOUS:
+            return 302
+        if user in allowed:
+            return 200
+        return 403 if user in read_only else 404
+
+    return expected
+
+
+def api(allowed: set[str]) -> Callable[[str], int]:
+    """An API route: anonymous gets 403 (session auth first), the rest 200 or 404."""
+    return lambda user: 403 if user == ANONYMOUS else 200 if user in allowed else 404
+
+
+def everyone(status: int) -> Callable[[str], int]:
+    return lambda user: status
+
+
+@dataclass(frozen=True)
+class Row:
+    expected: Callable[[str], int]
+    kwargs: Callable[[World], dict] = lambda world: {}
+
+
+def student_id(world: World) -> dict:
+    return {"student_id": world.users["s_a1_1"].pk}
+
+
+ROUTES: dict[str, Row] = {
+    # HTML pages
+    "login": Row(lambda user: 200 if user == ANONYMOUS else 302),  # signed in: on to their home
+    "logout": Row(everyone(405)),  # POST only
+    "home": Row(lambda user: 302),  # anonymous → sign-in; everyone else → their role's home
+    "teacher-home": Row(page({"t_a1", "t_a2", "t_b1"})),
+    "guardian-home": Row(page({"g_1"})),
+    "district-home": Row(page({"admin_north", "admin_south"})),
+    "school-list": Row(page(PRINCIPALS_AND_ADMINS)),
+    "school-detail": Row(page(SCHOOL_OVERVIEW), lambda w: {"school_id": w.schools["north-a"].pk}),
+    "section-detail": Row(page(SEES_SECTION), lambda w: {"section_id": w.sections["A1"].pk}),
+    "student-profile": Row(page(SEES_STUDENT), student_id),
+    "student-profile-edit": Row(page(EDITS_STUDENT, read_only={"s_a1_1", "g_1"}), student_id),
+    "goal-create": Row(page(EDITS_STUDENT, read_only={"s_a1_1", "g_1"}), student_id),
+    "goal-edit": Row(page(EDITS_STUDENT, read_only={"s_a1_1", "g_1"}), lambda w: {"goal_id": w.goals["s_a1_1"].pk}),
+    # API v1
+    "api-v1:api-root": Row(api(SIGNED_IN)),
+    "api-v1:token": Row(everyone(405)),  # POST only
+    "api-v1:school-list": Row(api(SIGNED_IN)),
+    "api-v1:school-detail": Row(api(SEES_SCHOOL), lambda w: {"pk": w.schools["north-a"].pk}),
+    "api-v1:section-list": Row(api(SIGNED_IN)),
+    "api-v1:section-detail": Row(api(SEES_SECTION), lambda w: {"pk": w.sections["A1"].pk}),
+    "api-v1:student-list": Row(api(SIGNED_IN)),
+    "api-v1:student-detail": Row(api(SEES_STUDENT), lambda w: {"id": w.users["s_a1_1"].pk}),
+    "api-v1:learner-profile-list": Row(api(SIGNED_IN)),
+    "api-v1:learner-profile-detail": Row(api(SEES_STUDENT), lambda w: {"student": w.users["s_a1_1"].pk}),
+    "api-v1:goal-list": Row(api(SIGNED_IN)),
+    "api-v1:goal-detail": Row(api(SEES_STUDENT), lambda w: {"pk": w.goals["s_a1_1"].pk}),
+    # API schema and documentation: describe the API, hold no student data.
+    "api-schema": Row(api(SIGNED_IN)),
+    "api-docs": Row(api(SIGNED_IN)),
+    "api-redoc": Row(api(SIGNED_IN)),
+    # Operations
+    "health": Row(everyone(200)),
+}
+
+# Django's admin is for superusers; no world user is staff, so every admin page sends them to its sign-in.
+ADMIN_SAMPLES = ["admin:index", "admin:profiles_learnerprofile_changelist", "admin:profiles_demographics_changelist"]
+
+
+def route_names(resolver: URLResolver | None = None, namespace: str = "") -> set[str]:
+    names: set[str] = set()
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            names |= route_names(entry, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(namespace + entry.name)
+        elif isinstance(entry, URLPattern) and not namespace.startswith("admin:"):  # Django's own redirects
+            raise AssertionError(f"Route {entry.pattern} has no name, so it cannot have a row in the matrix.")
+    return names
+
+
+def client_for(world: World, user: str) -> Client:
+    client = Client()
+    if user != ANONYMOUS:
+        assert client.login(username=user, password=PASSWORD)
+    return client
+
+
+def test_every_route_has_a_row():
+    names = {name for name in route_names() if not name.startswith("admin:")}
+    assert names == set(ROUTES), (
+        f"without a row: {sorted(names - set(ROUTES))}; stale rows: {sorted(set(ROUTES) - names)}"
+    )
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_get_of_every_route(world, user):
+    client = client_for(world, user)
+    outcomes = {}
+    for name, row in ROUTES.items():
+        response = client.get(reverse(name, kwargs=row.kwargs(world)))
+        outcomes[name] = response.status_code
+    assert outcomes == {name: row.expected(user) for name, row in ROUTES.items()}
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_admin_pages_send_non_staff_to_the_admin_sign_in(world, user):
+    client = client_for(world, user)
+    for name in ADMIN_SAMPLES:
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_lists_include_the_subject_exactly_for_those_who_see_them(world, user):
+    client = client_for(world, user)
+    subject = world.users["s_a1_1"].pk
+    listed = {}
+    for name in ("api-v1:student-list", "api-v1:learner-profile-list", "api-v1:goal-list"):
+        response = client.get(reverse(name), {"page_size": 500})
+        if user == ANONYMOUS:
+            listed[name] = response.status_code
+            continue
+        rows = response.json()["results"]
+        key = "student" if name != "api-v1:student-list" else "id"
+        listed[name] = subject in {row[key] for row in rows}
+    expected_listed = user in SEES_STUDENT
+    assert listed == {
+        name: 403 if user == ANONYMOUS else expected_listed
+        for name in ("api-v1:student-list", "api-v1:learner-profile-list", "api-v1:goal-list")
+    }
+
+
+def _write_expected(user: str, allowed_status: int, unseen_status: int = 404) -> int:
+    if user == ANONYMOUS:
+        return 403
+    if user in EDITS_STUDENT:
+        return allowed_status
+    return 403 if user in SEES_STUDENT else unseen_status
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_api_writes_about_the_subject(world, user):
+    client = client_for(world, user)
+    student = world.users["s_a1_1"]
+    goal = world.goals["s_a1_1"]
+    goals_before = Goal.objects.count()
+
+    profile = client.patch(
+        reverse("api-v1:learner-profile-detail", kwargs={"student": student.pk}),
+        {"notes": f"written by {user}"},
+        content_type="application/json",
+    )
+    goal_change = client.patch(
+        reverse("api-v1:goal-detail", kwargs={"pk": goal.pk}), {"title": f"by {user}"}, content_type="application/json"
+    )
+    goal_new = client.post(
+        reverse("api-v1:goal-list"),
+        {"student": student.pk, "title": "Fluency", "target_date": "2027-05-01"},
+        content_type="application/json",
+    )
+    assert (profile.status_code, goal_change.status_code, goal_new.status_code) == (
+        _write_expected(user, 200),
+        _write_expected(user, 200),
+        # An unseen student is a field error on `student`, like an unknown one.
+        _write_expected(user, 201, unseen_status=400),
+    )
+    allowed = user in EDITS_STUDENT
+    assert LearnerProfile.objects.get(pk=student.pk).notes == (f"written by {user}" if allowed else "")
+    assert Goal.objects.get(pk=goal.pk).title == (f"by {user}" if allowed else "Goal of s_a1_1")
+    assert Goal.objects.count() == goals_before + (1 if allowed else 0)
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_form_posts_about_the_subject(world, user):
+    client = client_for(world, user)
+    student = world.users["s_a1_1"]
+    goals_before = Goal.objects.count()
+    response = client.post(
+        reverse("goal-create", kwargs={"student_id": student.pk}),
+        {"title": "Fractions", "target_date": "2027-04-01", "description": "", "conference_notes": ""},
+    )
+    expected = {ANONYMOUS: 302}.get(user, 302 if user in EDITS_STUDENT else 403 if user in SEES_STUDENT else 404)
+    assert response.status_code == expected
+    if user == ANONYMOUS:
+        assert response["Location"].startswith(reverse("login"))
+    assert Goal.objects.count() == goals_before + (1 if user in EDITS_STUDENT else 0)
