@@ -44,7 +44,7 @@ SCHOOL_OVERVIEW = {"p_a", "admin_north"}
 PRINCIPALS_AND_ADMINS = {"p_a", "p_b", "admin_north", "admin_south"}
 
 
-def page(allowed: set[str], *, read_only: set[str] = frozenset()) -> Callable[[str], int]:
+def page(allowed: set[str], *, read_only: frozenset[str] = frozenset()) -> Callable[[str], int]:
     """An HTML page: anonymous users go to sign-in; `read_only` users may see but not use it (403)."""
 
     def expected(user: str) -> int:
@@ -88,9 +88,11 @@ ROUTES: dict[str, Row] = {
     "school-detail": Row(page(SCHOOL_OVERVIEW), lambda w: {"school_id": w.schools["north-a"].pk}),
     "section-detail": Row(page(SEES_SECTION), lambda w: {"section_id": w.sections["A1"].pk}),
     "student-profile": Row(page(SEES_STUDENT), student_id),
-    "student-profile-edit": Row(page(EDITS_STUDENT, read_only={"s_a1_1", "g_1"}), student_id),
-    "goal-create": Row(page(EDITS_STUDENT, read_only={"s_a1_1", "g_1"}), student_id),
-    "goal-edit": Row(page(EDITS_STUDENT, read_only={"s_a1_1", "g_1"}), lambda w: {"goal_id": w.goals["s_a1_1"].pk}),
+    "student-profile-edit": Row(page(EDITS_STUDENT, read_only=frozenset({"s_a1_1", "g_1"})), student_id),
+    "goal-create": Row(page(EDITS_STUDENT, read_only=frozenset({"s_a1_1", "g_1"})), student_id),
+    "goal-edit": Row(
+        page(EDITS_STUDENT, read_only=frozenset({"s_a1_1", "g_1"})), lambda w: {"goal_id": w.goals["s_a1_1"].pk}
+    ),
     # API v1
     "api-v1:api-root": Row(api(SIGNED_IN)),
     "api-v1:token": Row(everyone(405)),  # POST only
