@@ -170,6 +170,25 @@ CELERY_TIMEZONE = TIME_ZONE
 # Domain thresholds (DESIGN.md section 4); settings, never literals in code.
 PLPLATFORM = {
     "SUPPRESSION_MIN_N": env_int("SUPPRESSION_MIN_N", 10),
+    # Bayesian Knowledge Tracing defaults for scored evidence.
+    "BKT_DEFAULTS": {"p_init": 0.25, "p_learn": 0.15, "p_guess": 0.20, "p_slip": 0.10, "p_forget": 0.0},
+    # Teacher ratings 1-4 are "meets" (>= 3) or "not yet" observations with their own guess and slip.
+    "BKT_RATING_GUESS_SLIP": 0.05,
+    "BKT_RATING_MEETS": 3,
+    # An activity completion is a learning opportunity only: L <- L + (1 - L) * this.
+    "BKT_COMPLETION_LEARN": 0.05,
+    "BKT_MASTERY_THRESHOLD": 0.95,
+    "BKT_MIN_SCORED_OBSERVATIONS": 3,
+    # A mastered pair whose estimate falls below this goes to needs_review (hysteresis).
+    "BKT_RETENTION_THRESHOLD": 0.80,
+    # Refit only where enough students have enough responses.
+    "BKT_FIT_MIN_STUDENTS": 50,
+    "BKT_FIT_MIN_RESPONSES": 3,
+    # Rubric policies on the 1-4 scale.
+    "DECAYING_AVERAGE_WEIGHT": 0.65,
+    "DECAYING_AVERAGE_MIN_RATINGS": 2,
+    "RUBRIC_MASTERY_LEVEL": 3.0,
+    "N_TIMES_N": 3,
 }
 
 LOGGING = {

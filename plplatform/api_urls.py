@@ -1,0 +1,31 @@
+"""Routes of API v1, mounted at /api/v1/ by plplatform/urls.py: one router for every app's viewsets.
+Names live in the `api-v1` namespace (for example `api-v1:student-list`), so they never collide with
+the HTML pages' names."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import DefaultRouter
+
+from profiles import api as profiles_api
+
+app_name = "api-v1"
+
+
+class Router(DefaultRouter):
+    # One URL per resource: JSON is the default renderer, so `.json` suffix routes add nothing but
+    # duplicate paths in the OpenAPI schema.
+    include_format_suffixes = False
+
+
+router = Router()
+router.register("schools", profiles_api.SchoolViewSet, basename="school")
+router.register("sections", profiles_api.SectionViewSet, basename="section")
+router.register("students", profiles_api.StudentViewSet, basename="student")
+router.register("learner-profiles", profiles_api.LearnerProfileViewSet, basename="learner-profile")
+router.register("goals", profiles_api.GoalViewSet, basename="goal")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("auth/token/", profiles_api.TokenObtainView.as_view(), name="token"),
+    *router.urls,
+]
