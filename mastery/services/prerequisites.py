@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from .models import Competency, Framework, Prerequisite
+from mastery.models import Competency, Framework, Prerequisite
 
 
 @transaction.atomic
