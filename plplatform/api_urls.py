@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import DefaultRouter
 
+from mastery import api as mastery_api
 from profiles import api as profiles_api
 
 app_name = "api-v1"
@@ -24,6 +25,7 @@ router.register("sections", profiles_api.SectionViewSet, basename="section")
 router.register("students", profiles_api.StudentViewSet, basename="student")
 router.register("learner-profiles", profiles_api.LearnerProfileViewSet, basename="learner-profile")
 router.register("goals", profiles_api.GoalViewSet, basename="goal")
+router.register("evidence", mastery_api.EvidenceViewSet, basename="evidence")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", profiles_api.TokenObtainView.as_view(), name="token"),

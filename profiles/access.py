@@ -179,6 +179,12 @@ def can_manage_goals(user: AnyUser, profile: LearnerProfile) -> bool:
     return can_edit_learner_profile(user, profile)
 
 
+def can_see_class_overviews(user: AnyUser) -> bool:
+    """Whole-class views (a section's mastery grid) show classmates side by side: staff only.
+    Which students appear is still decided by visible_students."""
+    return isinstance(user, User) and bool(user.is_superuser or user_roles(user) & STAFF_ROLES)
+
+
 def can_see_demographic_aggregates(user: AnyUser) -> bool:
     return bool(user_roles(user) & {Role.PRINCIPAL, Role.DISTRICT_ADMIN})
 
@@ -219,3 +225,44 @@ def get_overview_school_or_404(user: AnyUser, school_id: int) -> School:
         return overview_schools(user).select_related("district").get(pk=school_id)
     except School.DoesNotExist:
         raise Http404("No such school.") from None
+
+
+# --- recording evidence --------------------------------------------------------------------------
+# Appended with the evidence API (mastery): staff record evidence for the students they see; students
+# and guardians record none. An unseen student is refused exactly like an unknown one.
+
+
+def evidence_recordable_students(user: AnyUser) -> QuerySet[LearnerProfile]:
+    """Students the user may record evidence for: a teacher their sections' students, a principal their
+    school's, a district admin their district's, a superuser everyone. Students and guardians: nobody.
+
+    The staff rules of `_student_condition`, written as small subqueries (taught students, schools) with
+    no join, so that checking a batch of ids probes the ids instead of reading a whole district's students
+    (tests check that it gives the same students as `visible_learner_profiles` for every staff role)."""
+    if not isinstance(user, User):
+        return LearnerProfile.objects.none()
+    if user.is_superuser:
+        return LearnerProfile.objects.all()
+    roles = user_roles(user)
+    condition = Q(pk__in=[])
+    if Role.TEACHER in roles:
+        taught = Enrollment.objects.filter(
+            section__in=_taught_section_ids(user), role=Enrollment.Role.STUDENT, active=True
+        ).values("user_id")
+        condition |= Q(pk__in=taught)
+    if Role.PRINCIPAL in roles:
+        condition |= Q(school__in=_membership_ids(user, Role.PRINCIPAL, "school_id"))
+    if Role.DISTRICT_ADMIN in roles:
+        districts = _membership_ids(user, Role.DISTRICT_ADMIN, "district_id")
+        condition |= Q(school__in=School.objects.filter(district__in=districts).values("pk"))
+    return LearnerProfile.objects.filter(condition)
+
+
+def can_record_evidence(user: AnyUser, student_id: int | None = None) -> bool:
+    """Without a student: whether the user records evidence at all (a staff role or superuser).
+    With one: whether the user may record evidence for that student."""
+    if not isinstance(user, User):
+        return False
+    if student_id is None:
+        return user.is_superuser or bool(user_roles(user) & STAFF_ROLES)
+    return evidence_recordable_students(user).filter(pk=student_id).exists()

@@ -6,6 +6,26 @@
 - policies: mastery policy versions, including fitted BKT parameters
 """
 
+from .evidence import (
+    EVIDENCE_BULK_MAX,
+    EvidenceBatchError,
+    EvidenceRecorded,
+    evidence_record,
+    evidence_record_bulk,
+    evidence_validate,
+)
+from .mastery import mastery_override_lift, mastery_override_set, mastery_recompute
 from .prerequisites import prerequisite_add
 
-__all__ = ["prerequisite_add"]
+__all__ = [
+    "EVIDENCE_BULK_MAX",
+    "EvidenceBatchError",
+    "EvidenceRecorded",
+    "evidence_record",
+    "evidence_record_bulk",
+    "evidence_validate",
+    "mastery_override_lift",
+    "mastery_override_set",
+    "mastery_recompute",
+    "prerequisite_add",
+]

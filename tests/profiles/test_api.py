@@ -666,6 +666,9 @@ def test_schema_lists_every_path(world):
         "/api/v1/learner-profiles/{student}/",
         "/api/v1/goals/",
         "/api/v1/goals/{id}/",
+        "/api/v1/evidence/",
+        "/api/v1/evidence/{id}/",
+        "/api/v1/evidence/bulk/",
     }
     assert set(schema["paths"]["/api/v1/goals/{id}/"]) == {"get", "patch"}
     assert set(schema["paths"]["/api/v1/learner-profiles/{student}/"]) == {"get", "patch"}

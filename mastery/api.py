@@ -1,0 +1,323 @@
+"""REST API v1 of the mastery app.
+
+Evidence: list and detail scoped by profiles/access.py (evidence of the students the user may see),
+recording one observation, and bulk batches of up to 5,000. Staff record evidence for the students
+they see (teachers their sections', principals their school's, district admins their district's);
+students and guardians get 403. An unknown student and one the user may not record for are the
+same field error on `student`, so the API does not reveal which students exist elsewhere.
+
+Thin on purpose: validation and idempotency live in mastery.services.evidence; the view translates
+field names (`student`, `competency` here; `student_id`, `competency_id` in the service).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, ParseError, PermissionDenied
+from rest_framework.parsers import BaseParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from profiles import access
+from profiles.api import (
+    FORM_ONLY_KEYS,
+    ID_PATTERN,
+    NOT_EDITABLE,
+    current_user,
+    int_filter_parameter,
+    int_param,
+    path_id,
+)
+from profiles.models import User
+
+from . import services
+from .models import Evidence
+from .services.evidence import DEFAULT_SOURCE, EVIDENCE_BULK_TOO_MANY, UNKNOWN_FIELD
+
+NO_SUCH_EVIDENCE = "No such evidence."
+MAY_NOT_RECORD = "You may not record evidence."
+ITEMS_REQUIRED = "A list of evidence items is required."
+ITEMS_EMPTY = "At least one item is required."
+NOT_AN_OBJECT = "A JSON object is required."
+
+# API field → service keyword; every other accepted field has the same name in both.
+API_TO_SERVICE = {"student": "student_id", "competency": "competency_id"}
+SERVICE_TO_API = {**{value: key for key, value in API_TO_SERVICE.items()}, NON_FIELD_ERRORS: "non_field_errors"}
+INPUT_FIELDS = frozenset(
+    {"student", "competency", "observed_at", "score", "raw_score", "max_score", "rating", "kind", "source"}
+    | {"external_id", "note", "raw"}
+)
+OUTPUT_ONLY_FIELDS = frozenset({"id", "recorded_by", "created_at"})
+
+
+# A full batch carrying raw payloads is larger than Django's 2.5 MB DATA_UPLOAD_MAX_MEMORY_SIZE, which
+# DRF's JSONParser applies to every JSON body; the bulk route reads its body with this limit instead.
+BULK_BODY_MAX_BYTES = 32 * 1024 * 1024
+
+
+class BatchTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "batch_too_large"
+
+
+class BulkJSONParser(BaseParser):
+    """JSON read from the request stream, refused past BULK_BODY_MAX_BYTES (413, naming the limit)."""
+
+    media_type = "application/json"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        data = stream.read(BULK_BODY_MAX_BYTES + 1)
+        if len(data) > BULK_BODY_MAX_BYTES:
+            raise BatchTooLarge(f"A batch body holds at most {BULK_BODY_MAX_BYTES // (1024 * 1024)} MB.")
+        encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
+        try:
+            # bytes.decode accepts text encodings only (no decompressing codecs).
+            return json.loads(data.decode(encoding))
+        except (LookupError, ValueError) as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None
+
+
+# --- scoping ----------------------------------------------------------------------------------
+
+
+def visible_evidence(user: Any) -> QuerySet[Evidence]:
+    """Evidence of the students the user may see (profiles/access.py decides who)."""
+    return Evidence.objects.filter(student_id__in=access.visible_learner_profiles(user).values("pk"))
+
+
+def get_evidence_or_404(user: Any, evidence_id: int) -> Evidence:
+    try:
+        return visible_evidence(user).get(pk=evidence_id)
+    except Evidence.DoesNotExist:
+        raise Http404(NO_SUCH_EVIDENCE) from None
+
+
+def require_recorder(request: Request) -> User:
+    user = current_user(request)
+    if not access.can_record_evidence(user):
+        raise PermissionDenied(MAY_NOT_RECORD)
+    return user
+
+
+# --- translating between the API's names and the service's ----------------------------------------
+
+
+def service_item(data: Any) -> tuple[Any, dict[str, list[str]]]:
+    """An API item as the service's item, and the errors of fields the API does not accept."""
+    if not isinstance(data, Mapping):
+        return data, {}  # the service answers "Each item must be an object."
+    item: dict[str, Any]
+    if type(data) is dict and INPUT_FIELDS.issuperset(data):  # the usual JSON item: rename two keys
+        item = data.copy()
+        for api_name, service_name in API_TO_SERVICE.items():
+            if api_name in item:
+                item[service_name] = item.pop(api_name)
+        return item, {}
+    item = {}
+    errors: dict[str, list[str]] = {}
+    for key, value in data.items():
+        if key in FORM_ONLY_KEYS:
+            continue
+        if key in INPUT_FIELDS:
+            item[API_TO_SERVICE.get(str(key), str(key))] = value
+        else:
+            errors[str(key)] = [NOT_EDITABLE if key in OUTPUT_ONLY_FIELDS else UNKNOWN_FIELD]
+    return item, errors
+
+
+def api_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    return {SERVICE_TO_API.get(field, field): list(messages) for field, messages in errors.items()}
+
+
+def form_data(data: Any) -> Any:
+    # HTML forms (the browsable API) send a QueryDict of strings; the service reads strings too.
+    return data.dict() if hasattr(data, "dict") else data
+
+
+# --- serializers ------------------------------------------------------------------------------
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Evidence
+        fields = (
+            "id",
+            "student",
+            "competency",
+            "kind",
+            "observed_at",
+            "score",
+            "rating",
+            "source",
+            "external_id",
+            "recorded_by",
+            "note",
+            "raw",
+            "created_at",
+        )
+        read_only_fields = fields
+
+
+class EvidenceInputSerializer(serializers.Serializer):
+    """One observation (for the schema; mastery.services.evidence validates). Give exactly one of
+    `score`, `raw_score` with `max_score`, or `rating`, or none with `kind` "completion"."""
+
+    student = serializers.IntegerField(help_text="The student's id (their user id).")
+    competency = serializers.IntegerField(help_text="The competency's id.")
+    observed_at = serializers.CharField(
+        help_text="ISO 8601 date or date-time; without an offset it is in the school time zone."
+    )
+    score = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
+    raw_score = serializers.FloatField(
+        required=False, allow_null=True, help_text="Normalized to raw_score / max_score."
+    )
+    max_score = serializers.FloatField(required=False, allow_null=True)
+    rating = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=4)
+    kind = serializers.ChoiceField(
+        choices=Evidence.Kind.choices, required=False, allow_null=True, help_text="Inferred from the value."
+    )
+    source = serializers.CharField(required=False, default=DEFAULT_SOURCE)  # type: ignore[assignment]
+    external_id = serializers.CharField(
+        required=False, allow_null=True, help_text="Unique per source: sending it again returns the first row."
+    )
+    note = serializers.CharField(required=False, allow_blank=True)
+    raw = serializers.JSONField(required=False, allow_null=True, help_text="The original payload (a JSON object).")
+
+
+class EvidenceBulkInputSerializer(serializers.Serializer):
+    items = EvidenceInputSerializer(many=True, help_text=f"At most {services.EVIDENCE_BULK_MAX:,} items.")
+
+
+class EvidenceBulkItemResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created = serializers.BooleanField(help_text="False when the (source, external_id) was already stored.")
+
+
+class EvidenceBulkResultSerializer(serializers.Serializer):
+    results = EvidenceBulkItemResultSerializer(many=True, help_text="One per item, in order.")
+    created = serializers.IntegerField()
+    already_present = serializers.IntegerField()
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Evidence of the students the user may see, newest first",
+        parameters=[
+            int_filter_parameter("student", "Only evidence of this student."),
+            int_filter_parameter("competency", "Only evidence on this competency."),
+        ],
+    ),
+    create=extend_schema(
+        summary="Record one observation (staff who see the student)",
+        request=EvidenceInputSerializer,
+        responses={
+            201: EvidenceSerializer,
+            200: OpenApiResponse(EvidenceSerializer, description="Already stored: the first row for the external id."),
+        },
+    ),
+)
+@extend_schema(tags=["evidence"])
+class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Evidence is append-only: there is no update or delete. Recording the same (source, external_id)
+    again stores nothing and answers 200 with the row stored first."""
+
+    serializer_class = EvidenceSerializer
+    queryset = Evidence.objects.none()  # for the schema only; get_queryset scopes every request
+    lookup_value_regex = ID_PATTERN
+
+    def get_queryset(self) -> QuerySet[Evidence]:
+        evidence = visible_evidence(self.request.user)
+        student_id = int_param(self.request, "student")
+        if student_id is not None:
+            evidence = evidence.filter(student_id=student_id)
+        competency_id = int_param(self.request, "competency")
+        if competency_id is not None:
+            evidence = evidence.filter(competency_id=competency_id)
+        return evidence.order_by("-observed_at", "-pk")
+
+    def get_object(self) -> Evidence:
+        return get_evidence_or_404(self.request.user, path_id(self.kwargs["pk"]))
+
+    def create(self, request: Request) -> Response:
+        user = require_recorder(request)
+        data = form_data(request.data)
+        if not isinstance(data, Mapping):
+            raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [NOT_AN_OBJECT]})
+        item, refused = service_item(data)
+        students = access.evidence_recordable_students(user)
+        if refused:
+            errors = services.evidence_validate(items=[item], students=students).get(0, {})
+            raise serializers.ValidationError({**api_errors(errors), **refused})
+        try:
+            evidence, created = services.evidence_record(**item, recorded_by=user, students=students)
+        except DjangoValidationError as invalid:
+            raise serializers.ValidationError(api_errors(invalid.message_dict)) from None
+        return Response(
+            EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        summary=f"Record a batch of up to {services.EVIDENCE_BULK_MAX:,} observations, all or nothing",
+        request=EvidenceBulkInputSerializer,
+        responses={
+            201: EvidenceBulkResultSerializer,
+            200: OpenApiResponse(EvidenceBulkResultSerializer, description="Every item was already stored."),
+            400: OpenApiResponse(description="Errors by item index and field; nothing was stored."),
+            413: OpenApiResponse(description="More items than a batch may hold; nothing was stored."),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="bulk", parser_classes=[BulkJSONParser])
+    def bulk(self, request: Request) -> Response:
+        """All or nothing: one bad item refuses the batch, with `items` errors by index and field.
+        Items whose (source, external_id) is already stored answer with that row (created false)."""
+        user = require_recorder(request)
+        data = request.data
+        raw_items = data.get("items") if isinstance(data, Mapping) else None
+        if not isinstance(raw_items, list):
+            raise serializers.ValidationError({"items": [ITEMS_REQUIRED]})
+        if not raw_items:
+            raise serializers.ValidationError({"items": [ITEMS_EMPTY]})
+        if len(raw_items) > services.EVIDENCE_BULK_MAX:
+            message = EVIDENCE_BULK_TOO_MANY.format(limit=services.EVIDENCE_BULK_MAX, count=len(raw_items))
+            return Response({"items": [message]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        items = []
+        refused: dict[int, dict[str, list[str]]] = {}
+        for index, raw_item in enumerate(raw_items):
+            item, item_refused = service_item(raw_item)
+            items.append(item)
+            if item_refused:
+                refused[index] = item_refused
+        students = access.evidence_recordable_students(user)
+        try:
+            if refused:
+                raise services.EvidenceBatchError(services.evidence_validate(items=items, students=students))
+            results = services.evidence_record_bulk(items=items, recorded_by=user, students=students)
+        except services.EvidenceBatchError as invalid:
+            errors = {index: api_errors(fields) for index, fields in invalid.errors.items()}
+            for index, fields in refused.items():
+                errors[index] = {**errors.get(index, {}), **fields}
+            raise serializers.ValidationError(
+                {"items": {str(index): errors[index] for index in sorted(errors)}}
+            ) from None
+        created = sum(result.created for result in results)
+        body = {
+            "results": [{"id": result.id, "created": result.created} for result in results],
+            "created": created,
+            "already_present": len(results) - created,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
