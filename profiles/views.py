@@ -200,7 +200,12 @@ def school_detail(request: HttpRequest, school_id: int) -> HttpResponse:
 def section_detail(request: HttpRequest, section_id: int) -> HttpResponse:
     section = access.get_section_or_404(request.user, section_id)
     roster = selectors.section_roster(section, visible_students=access.visible_students(request.user))
-    return _page(request, "profiles/section_detail.html", {"section": section, "roster": roster})
+    context = {
+        "section": section,
+        "roster": roster,
+        "show_class_overviews": access.can_see_class_overviews(request.user),
+    }
+    return _page(request, "profiles/section_detail.html", context)
 
 
 # --- learner profiles and goals ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ principal of another school, the district admin and an admin of another district
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from mastery.models import Competency, Evidence, Framework
 from profiles.models import Goal, LearnerProfile
 from tests.world import PASSWORD, World
 
@@ -42,6 +44,7 @@ SEES_SECTION = {"s_a1_1", "s_a1_2", "g_1", "t_a1", "p_a", "admin_north"}
 SEES_SCHOOL = {"s_a1_1", "s_a1_2", "g_1", "t_a1", "t_a2", "p_a", "admin_north"}
 SCHOOL_OVERVIEW = {"p_a", "admin_north"}
 PRINCIPALS_AND_ADMINS = {"p_a", "p_b", "admin_north", "admin_south"}
+STAFF = {"t_a1", "t_a2", "t_b1", "p_a", "p_b", "admin_north", "admin_south"}
 
 
 def page(allowed: set[str], *, read_only: frozenset[str] = frozenset()) -> Callable[[str], int]:
@@ -76,6 +79,34 @@ def student_id(world: World) -> dict:
     return {"student_id": world.users["s_a1_1"].pk}
 
 
+def mastery_pair(world: World) -> dict:
+    """The subject student and one competency (made on first use: the world has no curriculum)."""
+    framework, _ = Framework.objects.get_or_create(
+        name="Matrix mathematics", defaults={"subject": "Mathematics", "grade_low": 3, "grade_high": 8}
+    )
+    competency, _ = Competency.objects.get_or_create(
+        framework=framework, code="5.M.1", defaults={"statement": "A competency", "grade_level": 5}
+    )
+    return {"student_id": world.users["s_a1_1"].pk, "competency_id": competency.pk}
+
+
+def subject_evidence(world: World) -> dict:
+    """One piece of evidence about the subject (made on first use)."""
+    pair = mastery_pair(world)
+    evidence, _ = Evidence.objects.get_or_create(
+        source="matrix",
+        external_id="subject-1",
+        defaults={
+            "student_id": pair["student_id"],
+            "competency_id": pair["competency_id"],
+            "kind": Evidence.Kind.RATING,
+            "rating": 3,
+            "observed_at": datetime.datetime(2026, 9, 14, 12, tzinfo=datetime.UTC),
+        },
+    )
+    return {"pk": evidence.pk}
+
+
 ROUTES: dict[str, Row] = {
     # HTML pages
     "login": Row(lambda user: 200 if user == ANONYMOUS else 302),  # signed in: on to their home
@@ -93,6 +124,12 @@ ROUTES: dict[str, Row] = {
     "goal-edit": Row(
         page(EDITS_STUDENT, read_only=frozenset({"s_a1_1", "g_1"})), lambda w: {"goal_id": w.goals["s_a1_1"].pk}
     ),
+    # Mastery pages: the grid is for staff who see the section (it shows classmates side by side).
+    "mastery-grid": Row(page(SEES_SECTION & STAFF), lambda w: {"section_id": w.sections["A1"].pk}),
+    "mastery-map": Row(page(SEES_STUDENT), student_id),
+    "mastery-summary": Row(page(SEES_STUDENT), student_id),
+    "mastery-explanation": Row(page(SEES_STUDENT), mastery_pair),
+    "mastery-override-lift": Row(everyone(405), mastery_pair),  # POST only
     # API v1
     "api-v1:api-root": Row(api(SIGNED_IN)),
     "api-v1:token": Row(everyone(405)),  # POST only
@@ -106,6 +143,9 @@ ROUTES: dict[str, Row] = {
     "api-v1:learner-profile-detail": Row(api(SEES_STUDENT), lambda w: {"student": w.users["s_a1_1"].pk}),
     "api-v1:goal-list": Row(api(SIGNED_IN)),
     "api-v1:goal-detail": Row(api(SEES_STUDENT), lambda w: {"pk": w.goals["s_a1_1"].pk}),
+    "api-v1:evidence-list": Row(api(SIGNED_IN)),
+    "api-v1:evidence-detail": Row(api(SEES_STUDENT), subject_evidence),
+    "api-v1:evidence-bulk": Row(lambda user: 403 if user == ANONYMOUS else 405),  # POST only
     # API schema and documentation: describe the API, hold no student data.
     "api-schema": Row(api(SIGNED_IN)),
     "api-docs": Row(api(SIGNED_IN)),
@@ -238,3 +278,35 @@ def test_form_posts_about_the_subject(world, user):
     if user == ANONYMOUS:
         assert response["Location"].startswith(reverse("login"))
     assert Goal.objects.count() == goals_before + (1 if user in EDITS_STUDENT else 0)
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_the_subjects_evidence_is_listed_exactly_for_those_who_see_them(world, user):
+    evidence = subject_evidence(world)["pk"]
+    response = client_for(world, user).get(reverse("api-v1:evidence-list"), {"page_size": 500})
+    if user == ANONYMOUS:
+        assert response.status_code == 403
+        return
+    assert (evidence in {row["id"] for row in response.json()["results"]}) == (user in SEES_STUDENT)
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_evidence_writes_about_the_subject(world, user):
+    """Staff who see the subject record (201); other staff get the field error an unknown student gets
+    (400); students and guardians may not record evidence at all (403)."""
+    client = client_for(world, user)
+    pair = mastery_pair(world)
+    observation = {
+        "student": pair["student_id"],
+        "competency": pair["competency_id"],
+        "observed_at": "2026-09-14",
+        "rating": 3,
+    }
+    before = Evidence.objects.count()
+    one = client.post(reverse("api-v1:evidence-list"), observation, content_type="application/json")
+    bulk = client.post(
+        reverse("api-v1:evidence-bulk"), {"items": [observation, observation]}, content_type="application/json"
+    )
+    expected = 403 if user == ANONYMOUS or user not in STAFF else 201 if user in EDITS_STUDENT else 400
+    assert (one.status_code, bulk.status_code) == (expected, expected)
+    assert Evidence.objects.count() == before + (3 if user in EDITS_STUDENT else 0)

@@ -42,7 +42,8 @@ def browser() -> Iterator:
     """
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+        # CI installs Chromium (.ci/run): there a missing browser is a failure, never a quiet skip.
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(f"Chromium is not installed at {CHROMIUM}")
     previous = os.environ.get(ASYNC_UNSAFE)
     os.environ[ASYNC_UNSAFE] = "true"
     try:
