@@ -25,6 +25,11 @@ class JobRun(PlatformModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    details = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the run used and did (policy versions, evidence cut-offs, counts). Never personal data.",
+    )
 
     class Meta:
         ordering = ["-run_date", "job"]
@@ -44,6 +49,7 @@ class JobChunk(PlatformModel):
     status = models.CharField(max_length=10, choices=JobRun.Status.choices, default=JobRun.Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     payload = models.JSONField(default=dict, blank=True, help_text="Ids only, never personal data.")
+    rows_written = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -152,20 +153,37 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: without REDIS_URL tasks run in-process (embedded default); with it, through Redis.
 REDIS_URL = env("REDIS_URL")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Defaults for any task; the nightly tasks set their own (monitoring/tasks.py), all below these.
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_TIME_LIMIT = 30 * 60
 # The hard limit stays below half the visibility timeout so a slow task is never redelivered twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+# A worker child that grew past 400 MB is replaced after its task (target: worker memory <= 512 MB).
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = 400_000  # KiB
 CELERY_TIMEZONE = TIME_ZONE
+# The nightly tasks on the default queue, which `make worker` and docker compose's worker consume.
+CELERY_TASK_ROUTES = {"monitoring.tasks.*": {"queue": "celery"}}
+# The night at 01:30 school time (TIME_ZONE): one chain of stages per school (monitoring/pipeline.py);
+# the reconciler re-enqueues anything recorded but left undone, every 15 minutes until morning.
+CELERY_BEAT_SCHEDULE = {
+    "nightly-pipeline": {"task": "monitoring.tasks.nightly_dispatch", "schedule": crontab(hour="1", minute="30")},
+    "nightly-reconcile": {
+        "task": "monitoring.tasks.nightly_reconcile",
+        "schedule": crontab(hour="2-6", minute="*/15"),
+    },
+}
 
 # Domain thresholds (DESIGN.md section 4); settings, never literals in code.
 PLPLATFORM = {
