@@ -1,5 +1,7 @@
 """REST API v1 of the mastery app.
 
+Mastery states (read; teachers set and lift overrides) and their explanations.
+
 Evidence: list and detail scoped by profiles/access.py (evidence of the students the user may see),
 recording one observation, and bulk batches of up to 5,000. Staff record evidence for the students
 they see (teachers their sections', principals their school's, district admins their district's);
@@ -19,9 +21,16 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ParseError, PermissionDenied
@@ -35,6 +44,7 @@ from profiles.api import (
     FORM_ONLY_KEYS,
     ID_PATTERN,
     NOT_EDITABLE,
+    call_service,
     current_user,
     int_filter_parameter,
     int_param,
@@ -42,8 +52,8 @@ from profiles.api import (
 )
 from profiles.models import User
 
-from . import services
-from .models import Evidence
+from . import selectors, services
+from .models import Competency, Evidence, MasteryState, MasteryStatus
 from .services.evidence import DEFAULT_SOURCE, EVIDENCE_BULK_TOO_MANY, UNKNOWN_FIELD
 
 NO_SUCH_EVIDENCE = "No such evidence."
@@ -321,3 +331,230 @@ class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             "already_present": len(results) - created,
         }
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+# --- mastery states, their explanations and teacher overrides ---------------------------------------
+
+
+NO_SUCH_STATE = "No such mastery state."
+NO_SUCH_STUDENT = "No such student."
+NO_SUCH_COMPETENCY = "No such competency."
+MAY_NOT_OVERRIDE = "You may read this student's mastery but not override it."
+
+
+def visible_mastery_states(user: Any) -> QuerySet[MasteryState]:
+    """Mastery states of the students the user may see (profiles/access.py decides who)."""
+    return MasteryState.objects.filter(student_id__in=access.visible_learner_profiles(user).values("pk"))
+
+
+def get_state_or_404(user: Any, state_id: int) -> MasteryState:
+    try:
+        return visible_mastery_states(user).select_related("policy", "override_by").get(pk=state_id)
+    except MasteryState.DoesNotExist:
+        raise Http404(NO_SUCH_STATE) from None
+
+
+def require_overrider(request: Request, state: MasteryState) -> User:
+    """Staff who edit the student's profile set and lift overrides (as on the explanation page)."""
+    user = current_user(request)
+    if not access.can_edit_learner_profile(user, state.student.learner_profile):
+        raise PermissionDenied(MAY_NOT_OVERRIDE)
+    return user
+
+
+class MasteryOverrideSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=MasteryStatus.choices)
+    note = serializers.CharField(help_text="Why the teacher set it.")
+    author = serializers.CharField(allow_null=True, help_text="The teacher's name.")
+    at = serializers.DateTimeField()
+
+
+class MasteryStateSerializer(serializers.ModelSerializer):
+    effective_status = serializers.ChoiceField(
+        choices=MasteryStatus.choices, help_text="The override's status when there is one, else the computed one."
+    )
+    policy_version = serializers.SerializerMethodField(help_text="The policy version that computed the status.")
+    override = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MasteryState
+        fields = (
+            "id",
+            "student",
+            "competency",
+            "effective_status",
+            "status",
+            "estimate",
+            "evidence_count",
+            "first_mastered_at",
+            "last_evidence_at",
+            "policy_version",
+            "override",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+    def get_policy_version(self, state: MasteryState) -> int | None:
+        return None if state.policy is None else state.policy.version
+
+    @extend_schema_field(MasteryOverrideSerializer(allow_null=True))
+    def get_override(self, state: MasteryState) -> dict[str, Any] | None:
+        if state.override_status is None:
+            return None
+        author = state.override_by
+        return {
+            "status": state.override_status,
+            "note": state.override_note,
+            "author": None if author is None else author.get_full_name() or author.username,
+            "at": state.override_at,
+        }
+
+
+class MasteryOverrideInputSerializer(serializers.Serializer):
+    student = serializers.IntegerField(help_text="The student's id (their user id).")
+    competency = serializers.IntegerField(help_text="The competency's id.")
+    status = serializers.ChoiceField(choices=MasteryStatus.choices)
+    note = serializers.CharField(help_text="Required: why the status is set by hand.")
+
+
+class ExplainedEvidenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Evidence.Kind.choices)
+    score = serializers.FloatField(allow_null=True)
+    rating = serializers.IntegerField(allow_null=True)
+    source = serializers.CharField()  # type: ignore[assignment]
+    observed_at = serializers.DateTimeField()
+    recorded_by = serializers.CharField(allow_null=True)
+
+
+class EstimatePointSerializer(serializers.Serializer):
+    observed_at = serializers.DateTimeField()
+    estimate = serializers.FloatField()
+
+
+class ComputedStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=MasteryStatus.choices)
+    estimate = serializers.FloatField(allow_null=True)
+    first_mastered_at = serializers.DateTimeField(allow_null=True)
+
+
+class MasteryExplanationSerializer(serializers.Serializer):
+    """Why a student has their status: the rule that produced it, in words and numbers, the evidence
+    that counted, and the estimate after each piece of it (BKT: a probability; the rubric methods: the
+    1–4 scale)."""
+
+    state = MasteryStateSerializer()
+    method = serializers.CharField()
+    method_label = serializers.CharField()
+    rule = serializers.CharField(help_text="The rule in words, with its numbers.")
+    parameters = serializers.DictField(child=serializers.FloatField(), help_text="The rule's numbers by name.")
+    evidence = ExplainedEvidenceSerializer(many=True, help_text="The evidence that counted, oldest first.")
+    trajectory = EstimatePointSerializer(many=True, help_text="The estimate after each counted piece of evidence.")
+    computed = ComputedStatusSerializer(help_text="What the rule concludes from the evidence now.")
+
+
+def explanation_body(state: MasteryState) -> dict[str, Any]:
+    explanation = selectors.mastery_explanation(student_id=state.student_id, competency_id=state.competency_id)
+    trajectory = [{"observed_at": at, "estimate": estimate} for at, estimate in explanation["trajectory"]]
+    return MasteryExplanationSerializer({**explanation, "state": state, "trajectory": trajectory}).data
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Mastery states of the students the user may see",
+        description="A pair with no state yet has no evidence: its status is not_started.",
+        parameters=[
+            int_filter_parameter("student", "Only this student's states."),
+            int_filter_parameter("competency", "Only states on this competency."),
+            int_filter_parameter("framework", "Only states on this framework's competencies."),
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                enum=MasteryStatus.values,
+                description="Only states with this effective status (the override's when there is one).",
+            ),
+        ],
+    ),
+)
+@extend_schema(tags=["mastery"])
+class MasteryStateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Read-only: the nightly pipeline and recording evidence compute states; teachers override them."""
+
+    serializer_class = MasteryStateSerializer
+    queryset = MasteryState.objects.none()  # for the schema only; get_queryset scopes every request
+    lookup_value_regex = ID_PATTERN
+
+    def get_queryset(self) -> QuerySet[MasteryState]:
+        states = visible_mastery_states(self.request.user).select_related("policy", "override_by")
+        for name, field in (("student", "student_id"), ("competency", "competency_id")):
+            value = int_param(self.request, name)
+            if value is not None:
+                states = states.filter(**{field: value})
+        framework_id = int_param(self.request, "framework")
+        if framework_id is not None:
+            states = states.filter(competency__framework_id=framework_id)
+        status_filter = self.request.query_params.get("status")
+        if status_filter:
+            if status_filter not in MasteryStatus.values:
+                raise serializers.ValidationError({"status": [f"Choose one of {', '.join(MasteryStatus.values)}."]})
+            states = states.filter(
+                Q(override_status=status_filter) | Q(override_status__isnull=True, status=status_filter)
+            )
+        return states.order_by("student_id", "competency_id")
+
+    def get_object(self) -> MasteryState:
+        return get_state_or_404(self.request.user, path_id(self.kwargs["pk"]))
+
+    @extend_schema(summary="Why the student has this status", responses=MasteryExplanationSerializer)
+    @action(detail=True, methods=["get"])
+    def explanation(self, request: Request, pk: str) -> Response:
+        return Response(explanation_body(self.get_object()))
+
+    @extend_schema(
+        summary="Set a student's status on a competency by hand, with a note (staff who edit the student)",
+        request=MasteryOverrideInputSerializer,
+        responses={200: MasteryStateSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def override(self, request: Request) -> Response:
+        """Kept with its author and time, honoured by every recompute until a teacher lifts it. Works for
+        a pair with no state yet (no evidence): the state is created. An unknown student and one the user
+        may not see are the same field error on `student`."""
+        user = current_user(request)
+        given = MasteryOverrideInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        profile = access.visible_learner_profiles(user).filter(pk=given.validated_data["student"]).first()
+        if profile is None:
+            raise serializers.ValidationError({"student": [NO_SUCH_STUDENT]})
+        if not access.can_edit_learner_profile(user, profile):
+            raise PermissionDenied(MAY_NOT_OVERRIDE)
+        competency_id = given.validated_data["competency"]
+        if not Competency.objects.filter(pk=competency_id).exists():
+            raise serializers.ValidationError({"competency": [NO_SUCH_COMPETENCY]})
+        state = call_service(
+            services.mastery_override_set,
+            student_id=profile.pk,
+            competency_id=competency_id,
+            status=given.validated_data["status"],
+            note=given.validated_data["note"],
+            author=user,
+        )
+        return Response(MasteryStateSerializer(get_state_or_404(user, state.pk)).data)
+
+    @extend_schema(
+        summary="Lift the override: the status follows the evidence again",
+        request=None,
+        responses={200: MasteryStateSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="lift-override")
+    def lift_override(self, request: Request, pk: str) -> Response:
+        state = self.get_object()
+        author = require_overrider(request, state)
+        call_service(
+            services.mastery_override_lift,
+            student_id=state.student_id,
+            competency_id=state.competency_id,
+            author=author,
+        )
+        return Response(MasteryStateSerializer(get_state_or_404(author, state.pk)).data)

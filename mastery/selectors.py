@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, models
+from django.db.models import Exists, OuterRef, QuerySet
 
-from . import models as mastery_models
+from profiles.models import Enrollment, Section, User
+
 from . import rules
-from .models import Competency, Evidence, MasteryMethod, MasteryPolicy, Prerequisite
+from .models import (
+    Competency,
+    Evidence,
+    Framework,
+    MasteryMethod,
+    MasteryPolicy,
+    MasteryState,
+    MasteryStatus,
+    Prerequisite,
+)
 
 # Walks from the proposed prerequisite down its own prerequisites; if it reaches the dependent
 # competency, the new edge would close a cycle. Returns the ids along the way.
@@ -95,10 +107,10 @@ def mastery_pairs_with_new_evidence(*, school_id: int | None, since: datetime | 
 
 def _mastered_competency_ids(student_id: int) -> models.QuerySet:
     """Competencies whose effective status (an override wins) is mastered, as a subquery."""
-    mastered = models.Q(override_status=mastery_models.MasteryStatus.MASTERED) | models.Q(
-        override_status__isnull=True, status=mastery_models.MasteryStatus.MASTERED
+    mastered = models.Q(override_status=MasteryStatus.MASTERED) | models.Q(
+        override_status__isnull=True, status=MasteryStatus.MASTERED
     )
-    return mastery_models.MasteryState.objects.filter(mastered, student_id=student_id).values("competency_id")
+    return MasteryState.objects.filter(mastered, student_id=student_id).values("competency_id")
 
 
 def ready_to_learn(*, student_id: int, framework_id: int | None = None) -> models.QuerySet[Competency]:
@@ -131,7 +143,7 @@ def mastery_explanation(*, student_id: int, competency_id: int) -> dict[str, Any
     BKT, the 1-4 rubric scale otherwise. Raises Competency.DoesNotExist for an unknown competency."""
     competency = Competency.objects.get(pk=competency_id)
     state = (
-        mastery_models.MasteryState.objects.select_related("policy", "override_by")
+        MasteryState.objects.select_related("policy", "override_by")
         .filter(student_id=student_id, competency_id=competency_id)
         .first()
     )
@@ -230,16 +242,6 @@ def _rule_parameters(method: str, params: rules.BKTParams | None, th: rules.Thre
 
 
 # --- HTML pages: the section mastery grid, a student's mastery map and summary ---------------------------
-# Appended with mastery/views.py. Imports sit here so the header of the module stays as its owner wrote it.
-
-from dataclasses import dataclass  # noqa: E402
-
-from django.db.models import Exists, OuterRef, QuerySet  # noqa: E402
-
-from profiles.models import Enrollment, Section, User  # noqa: E402
-
-from .models import Framework, MasteryState, MasteryStatus  # noqa: E402
-
 # Every status is written as a word or an abbreviation; colour only repeats it. "*" marks a teacher override.
 STATUS_ABBREVIATIONS: dict[str, str] = {
     MasteryStatus.NOT_STARTED: "NS",

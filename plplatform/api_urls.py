@@ -26,6 +26,7 @@ router.register("students", profiles_api.StudentViewSet, basename="student")
 router.register("learner-profiles", profiles_api.LearnerProfileViewSet, basename="learner-profile")
 router.register("goals", profiles_api.GoalViewSet, basename="goal")
 router.register("evidence", mastery_api.EvidenceViewSet, basename="evidence")
+router.register("mastery-states", mastery_api.MasteryStateViewSet, basename="mastery-state")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", profiles_api.TokenObtainView.as_view(), name="token"),

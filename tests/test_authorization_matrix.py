@@ -18,7 +18,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from mastery.models import Competency, Evidence, Framework
+from mastery.models import Competency, Evidence, Framework, MasteryState
 from profiles.models import Goal, LearnerProfile
 from tests.world import PASSWORD, World
 
@@ -107,6 +107,13 @@ def subject_evidence(world: World) -> dict:
     return {"pk": evidence.pk}
 
 
+def subject_state(world: World) -> dict:
+    """The subject's mastery state on the matrix competency (made on first use)."""
+    pair = mastery_pair(world)
+    state, _ = MasteryState.objects.get_or_create(student_id=pair["student_id"], competency_id=pair["competency_id"])
+    return {"pk": state.pk}
+
+
 ROUTES: dict[str, Row] = {
     # HTML pages
     "login": Row(lambda user: 200 if user == ANONYMOUS else 302),  # signed in: on to their home
@@ -146,6 +153,11 @@ ROUTES: dict[str, Row] = {
     "api-v1:evidence-list": Row(api(SIGNED_IN)),
     "api-v1:evidence-detail": Row(api(SEES_STUDENT), subject_evidence),
     "api-v1:evidence-bulk": Row(lambda user: 403 if user == ANONYMOUS else 405),  # POST only
+    "api-v1:mastery-state-list": Row(api(SIGNED_IN)),
+    "api-v1:mastery-state-detail": Row(api(SEES_STUDENT), subject_state),
+    "api-v1:mastery-state-explanation": Row(api(SEES_STUDENT), subject_state),
+    "api-v1:mastery-state-override": Row(lambda user: 403 if user == ANONYMOUS else 405),  # POST only
+    "api-v1:mastery-state-lift-override": Row(lambda user: 403 if user == ANONYMOUS else 405, subject_state),
     # API schema and documentation: describe the API, hold no student data.
     "api-schema": Row(api(SIGNED_IN)),
     "api-docs": Row(api(SIGNED_IN)),

@@ -140,7 +140,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "plplatform API",
-    "DESCRIPTION": "Personalized-learning platform: schools, sections, students, learner profiles, goals.",
+    "DESCRIPTION": (
+        "Personalized-learning platform: schools, sections, students, learner profiles, goals, evidence, "
+        "mastery states and their explanations."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and docs describe no student data, but the site is sign-in only throughout.
@@ -149,6 +152,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One named enum per choice set (the schema would otherwise name them after a hash).
+    "ENUM_NAME_OVERRIDES": {
+        "MasteryStatusEnum": "mastery.models.MasteryStatus",
+        "GoalStatusEnum": "profiles.models.Goal.Status",
+    },
 }
 
 # Celery: without REDIS_URL tasks run in-process (embedded default); with it, through Redis.
