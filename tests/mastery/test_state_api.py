@@ -14,6 +14,7 @@ from mastery.models import Competency, Evidence, Framework, MasteryState
 from mastery.selectors import mastery_default_bkt_params, mastery_thresholds
 from mastery.services import mastery_override_set, mastery_recompute
 from profiles.models import User
+from tests.mastery.test_overrides import snapshot
 from tests.world import STUDENTS, VISIBLE_STUDENTS, World
 
 T0 = datetime.datetime(2026, 9, 1, 9, 0, tzinfo=datetime.UTC)
@@ -75,21 +76,6 @@ def get(user: User | None, name: str, *args: Any, **query: Any) -> Any:
 
 def post(user: User | None, name: str, body: Any, *args: Any) -> Any:
     return client_for(user).post(reverse(f"api-v1:{name}", args=args), body, format="json")
-
-
-def stored() -> list[tuple]:
-    return list(
-        MasteryState.objects.order_by("pk").values_list(
-            "pk",
-            "status",
-            "estimate",
-            "override_status",
-            "override_note",
-            "override_by_id",
-            "override_at",
-            "updated_at",
-        )
-    )
 
 
 def bkt(values: list[float]) -> rules.Outcome:
@@ -235,18 +221,18 @@ def test_an_override_of_a_pair_with_no_evidence_creates_its_state(world, states,
 
 @pytest.mark.parametrize("username", sorted(READERS_ONLY))
 def test_those_who_only_read_the_student_may_not_override_nothing_changes(world, states, math, username):
-    before = stored()
+    before = snapshot()
     response = override(world.users[username], world.s_a1_1, math["b"])
     assert (response.status_code, response.json()) == (403, MAY_NOT_OVERRIDE)
-    assert stored() == before
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize("username", ["t_a2", "t_b1", "p_b", "admin_south", "s_a1_2"])
 def test_a_student_the_user_does_not_see_is_unknown_nothing_changes(world, states, math, username):
-    before = stored()
+    before = snapshot()
     response = override(world.users[username], world.s_a1_1, math["b"])
     assert (response.status_code, response.json()) == (400, {"student": ["No such student."]})
-    assert stored() == before
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize(
@@ -259,10 +245,10 @@ def test_a_student_the_user_does_not_see_is_unknown_nothing_changes(world, state
     ],
 )
 def test_bad_override_input_is_refused_naming_the_field_nothing_changes(world, states, math, fields, errors):
-    before = stored()
+    before = snapshot()
     response = override(world.t_a1, world.s_a1_1, math["b"], **fields)
     assert (response.status_code, response.json()) == (400, errors)
-    assert stored() == before
+    assert snapshot() == before
 
 
 def test_lifting_returns_the_status_to_the_evidence(world, states, math):
