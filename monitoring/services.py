@@ -88,7 +88,11 @@ def job_chunk_attempt_begin(*, chunk_id: int) -> AttemptStart:
     duplicate message skips it. A chunk left running by a dead worker is unlocked and is retried,
     counting the attempt; at `MAX_ATTEMPTS` it is marked failed instead.
     """
-    chunk = JobChunk.objects.select_for_update(skip_locked=True).filter(pk=chunk_id).defer("payload").first()
+    # of=("self",): JobChunk's default ordering joins its JobRun, and a plain FOR UPDATE would lock that
+    # row too, so every other chunk of the run would look busy while one of them is being worked on.
+    chunk = (
+        JobChunk.objects.select_for_update(skip_locked=True, of=("self",)).filter(pk=chunk_id).defer("payload").first()
+    )
     if chunk is None or chunk.status in TERMINAL:
         return AttemptStart(Attempt.SKIP, chunk)
     if chunk.attempts >= MAX_ATTEMPTS:
@@ -107,7 +111,8 @@ def job_chunk_lock_for_work(*, chunk_id: int) -> JobChunk | None:
 
     None when another delivery of the same chunk holds it or has finished it meanwhile.
     """
-    return JobChunk.objects.select_for_update(skip_locked=True).filter(pk=chunk_id, status=Status.RUNNING).first()
+    chunks = JobChunk.objects.select_for_update(skip_locked=True, of=("self",))  # the chunk's row only (see above)
+    return chunks.filter(pk=chunk_id, status=Status.RUNNING).first()
 
 
 def job_chunk_succeed(*, chunk: JobChunk, rows_written: int) -> None:
@@ -163,7 +168,7 @@ def job_chunks_to_resume(*, run: JobRun, idle_for: datetime.timedelta) -> list[i
     now = timezone.now()
     with transaction.atomic():
         chunk_ids = list(
-            JobChunk.objects.select_for_update(skip_locked=True)
+            JobChunk.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(job_run=run, status__in=[Status.PENDING, Status.RUNNING], updated_at__lte=now - idle_for)
             .order_by("index")
             .values_list("pk", flat=True)
