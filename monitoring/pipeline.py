@@ -35,7 +35,8 @@ from django.utils import timezone
 from mastery.models import MasteryPolicy
 from mastery.selectors import mastery_pairs_with_new_evidence
 from mastery.services import mastery_recompute
-from profiles.models import School
+from pathways.services import paths_night
+from profiles.models import LearnerProfile, School
 
 from . import services
 from .models import JobChunk, JobRun
@@ -141,9 +142,34 @@ def _mastery_chunk(run: JobRun, payload: dict[str, Any]) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------
+# Stage 2: paths and pacing alerts (after mastery, which they follow).
+
+# Students per chunk: their paths, steps, mastery states and evidence counts are read in one go.
+STUDENTS_PER_CHUNK = 500
+
+
+def _paths_plan(run: JobRun) -> Plan:
+    """Every student of the school: missing paths are generated, states synced, pacing and alerts computed."""
+    assert run.school_id is not None
+    students = list(LearnerProfile.objects.filter(school_id=run.school_id).order_by("pk").values_list("pk", flat=True))
+    payloads = [
+        {"students": students[start : start + STUDENTS_PER_CHUNK]}
+        for start in range(0, len(students), STUDENTS_PER_CHUNK)
+    ]
+    return Plan(details={"students": len(students)}, payloads=payloads)
+
+
+def _paths_chunk(run: JobRun, payload: dict[str, Any]) -> int:
+    return paths_night(student_ids=[int(student) for student in payload["students"]], on=run.run_date)
+
+
+# ---------------------------------------------------------------------------------------------------
 # The extension point: the stages of a school's night, in order.
 
-STAGES: tuple[Stage, ...] = (Stage(name="mastery", plan=_mastery_plan, run_chunk=_mastery_chunk, unit="pairs"),)
+STAGES: tuple[Stage, ...] = (
+    Stage(name="mastery", plan=_mastery_plan, run_chunk=_mastery_chunk, unit="pairs"),
+    Stage(name="paths", plan=_paths_plan, run_chunk=_paths_chunk, unit="students"),
+)
 
 
 def stage_by_name(name: str) -> Stage:

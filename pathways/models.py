@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
 from mastery.models import Competency, Framework
 from profiles.modelbase import PlatformModel
 from profiles.models import Section, Term
+
+
+class PacingStatus(models.TextChoices):
+    AHEAD = "ahead", "Ahead"
+    ON_TRACK = "on_track", "On track"
+    AT_RISK = "at_risk", "At risk"
+    OFF_TRACK = "off_track", "Off track"
 
 
 class LearningPath(PlatformModel):
@@ -23,6 +31,16 @@ class LearningPath(PlatformModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    chosen_target_ids = ArrayField(
+        models.BigIntegerField(),
+        default=list,
+        blank=True,
+        help_text="Competencies a teacher chose as targets; empty means the grade-level ones of the student's grade.",
+    )
+    # Pacing as of the school day `pacing_on` (DESIGN.md section 4), written by the nightly run.
+    pacing_on = models.DateField(null=True, blank=True)
+    pacing_status = models.CharField(max_length=10, choices=PacingStatus.choices, blank=True)
+    pacing = models.JSONField(default=dict, blank=True, help_text="The figures behind pacing_status.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -143,6 +161,7 @@ class StepChoice(PlatformModel):
         PENDING = "pending", "Waiting for approval"
         APPROVED = "approved", "Approved"
         DECLINED = "declined", "Declined"
+        REPLACED = "replaced", "Replaced by a newer choice"  # a pending choice the student changed
 
     step = models.ForeignKey(PathStep, on_delete=models.CASCADE, related_name="choices")
     activity = models.ForeignKey(Activity, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -151,6 +170,8 @@ class StepChoice(PlatformModel):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, help_text="The teacher's word to the student on the decision.")
 
     class Meta:
         ordering = ["-chosen_at"]
@@ -212,3 +233,30 @@ class PacingAlert(PlatformModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} alert #{self.pk}"
+
+
+class AlertCondition(PlatformModel):
+    """What the nightly run last saw of one alert condition, so that an alert opens only after the
+    condition held on two nightly runs of consecutive school days and resolves only after it cleared
+    on two. A row exists while a condition holds, or while it has cleared but its alert is unresolved."""
+
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=15, choices=PacingAlert.Kind.choices)
+    path = models.ForeignKey(LearningPath, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    competency = models.ForeignKey(Competency, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    holding = models.BooleanField()
+    streak = models.PositiveSmallIntegerField(help_text="Consecutive school days with this value of `holding`.")
+    evaluated_on = models.DateField(help_text="The school day last evaluated.")
+    numbers = models.JSONField(default=dict, blank=True)
+    alert = models.ForeignKey(PacingAlert, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "kind", "path", "competency"], nulls_distinct=False, name="alert_condition_unique"
+            ),
+            models.CheckConstraint(condition=Q(streak__gte=1), name="alert_condition_streak_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of student {self.student_id}: {'holds' if self.holding else 'clear'} x{self.streak}"

@@ -266,3 +266,60 @@ def can_record_evidence(user: AnyUser, student_id: int | None = None) -> bool:
     if student_id is None:
         return user.is_superuser or bool(user_roles(user) & STAFF_ROLES)
     return evidence_recordable_students(user).filter(pk=student_id).exists()
+
+
+# --- choice within limits (pathways) -------------------------------------------------------------
+# Appended with student choice: a teacher sets the limits of choice for a section and approves or
+# declines their students' choices; staff review the quality of activities; a student chooses only for
+# themself. These rules take profiles rows and ids only (pathways sits above profiles).
+
+
+def choice_limit_sections(user: AnyUser) -> QuerySet[Section]:
+    """Sections whose choice limits the user may set: a teacher the sections they actively teach, a
+    principal their school's, a district admin their district's, a superuser all. Students and guardians:
+    none (they see sections but do not set their limits)."""
+    if not isinstance(user, User):
+        return Section.objects.none()
+    if user.is_superuser:
+        return Section.objects.all()
+    roles = user_roles(user)
+    condition = Q(pk__in=[])
+    if Role.TEACHER in roles:
+        condition |= Q(pk__in=_taught_section_ids(user))
+    if Role.PRINCIPAL in roles:
+        condition |= Q(school__in=_membership_ids(user, Role.PRINCIPAL, "school_id"))
+    if Role.DISTRICT_ADMIN in roles:
+        condition |= Q(school__district__in=_membership_ids(user, Role.DISTRICT_ADMIN, "district_id"))
+    return Section.objects.filter(condition)
+
+
+def can_set_choice_limits(user: AnyUser, section: Section) -> bool:
+    """Whether the user may set how much choice the section's students have (see choice_limit_sections)."""
+    return choice_limit_sections(user).filter(pk=section.pk).exists()
+
+
+def can_decide_step_choices(user: AnyUser, student_id: int) -> bool:
+    """Approving or declining a student's choice steers their daily work: a teacher who actively teaches a
+    section the student is actively enrolled in (or a superuser). Principals and district admins see the
+    student but leave the steering to the teacher; the student cannot approve their own choice."""
+    if not isinstance(user, User):
+        return False
+    if user.is_superuser:
+        return True
+    if Role.TEACHER not in user_roles(user):
+        return False
+    return Enrollment.objects.filter(
+        section__in=_taught_section_ids(user), user_id=student_id, role=Enrollment.Role.STUDENT, active=True
+    ).exists()
+
+
+def can_review_activities(user: AnyUser) -> bool:
+    """Activities form one library shared across schools; any staff member (teacher, principal, district
+    admin) or superuser adds materials and reviews their quality. Students and guardians do neither."""
+    return isinstance(user, User) and bool(user.is_superuser or user_roles(user) & STAFF_ROLES)
+
+
+def can_choose_own_steps(user: AnyUser) -> bool:
+    """A student chooses their next step for themself; nobody chooses in a student's name (a teacher steers
+    by setting limits, pinning steps and deciding choices). Which steps are theirs is the service's check."""
+    return Role.STUDENT in user_roles(user)

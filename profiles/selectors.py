@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from .models import District, Enrollment, Goal, LearnerProfile, School, Section, User
+from .models import District, Enrollment, Goal, Holiday, LearnerProfile, School, Section, Term, User
 
 
 def section_rosters(sections: QuerySet[Section]) -> QuerySet[Section]:
@@ -192,3 +194,48 @@ def district_schools(districts: QuerySet[District], schools: QuerySet[School]) -
 def children_of(guardian: User, profiles: QuerySet[LearnerProfile]) -> QuerySet[LearnerProfile]:
     """Of an access-scoped queryset of learner profiles, the guardian's own children."""
     return profiles.filter(user__guardian_links__guardian=guardian).select_related("user", "school")
+
+
+# --- the school calendar: school days are the term's weekdays minus its holidays ---------------------
+
+
+@dataclass(frozen=True)
+class TermCalendar:
+    """What school-day arithmetic needs about one term: its dates and its holidays (a part of a
+    school year also keeps its year's holidays)."""
+
+    term_id: int
+    school_id: int
+    start_date: datetime.date
+    end_date: datetime.date
+    holidays: frozenset[datetime.date]
+
+
+def term_calendars(*, term_ids: Iterable[int]) -> dict[int, TermCalendar]:
+    """The calendar of each term, by id. Two queries."""
+    terms = list(Term.objects.filter(pk__in=list(term_ids)).order_by())
+    wanted = {term.pk for term in terms} | {term.parent_id for term in terms if term.parent_id}
+    holidays: dict[int, set[datetime.date]] = {}
+    for term_id, day in Holiday.objects.filter(term_id__in=wanted).order_by().values_list("term_id", "date"):
+        holidays.setdefault(term_id, set()).add(day)
+    return {
+        term.pk: TermCalendar(
+            term.pk,
+            term.school_id,
+            term.start_date,
+            term.end_date,
+            frozenset(holidays.get(term.pk, set()) | holidays.get(term.parent_id or 0, set())),
+        )
+        for term in terms
+    }
+
+
+def school_year_terms_on(*, school_ids: Iterable[int], on: datetime.date) -> dict[int, int]:
+    """school id -> the term covering the date, preferring a whole school year, then the longest. One query."""
+    terms = Term.objects.filter(school_id__in=list(school_ids), start_date__lte=on, end_date__gte=on).order_by()
+    chosen: dict[int, tuple[bool, datetime.timedelta, int]] = {}
+    for term_id, school_id, kind, start, end in terms.values_list("pk", "school_id", "kind", "start_date", "end_date"):
+        rank = (kind == Term.Kind.SCHOOL_YEAR, end - start, -term_id)
+        if school_id not in chosen or rank > chosen[school_id]:
+            chosen[school_id] = rank
+    return {school_id: -rank[2] for school_id, rank in chosen.items()}

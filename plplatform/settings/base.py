@@ -215,6 +215,20 @@ PLPLATFORM = {
     "DECAYING_AVERAGE_MIN_RATINGS": 2,
     "RUBRIC_MASTERY_LEVEL": 3.0,
     "N_TIMES_N": 3,
+    # Pacing of learning paths (DESIGN.md section 4); days are school days.
+    "PACING_VELOCITY_WINDOW_DAYS": 20,
+    "PACING_AHEAD_SHARE": 0.10,  # ahead when A >= E + this share of |T|
+    "PACING_AT_RISK_DAYS": 10,  # at risk when the projected finish is at most this many days late
+    # Alerts: each opens when its condition holds on this many nightly runs of consecutive school
+    # days, and resolves itself when the condition has cleared on as many.
+    "ALERT_CONFIRM_NIGHTS": 2,
+    "ALERT_STUCK_DAYS": 10,
+    "ALERT_STUCK_MIN_EVIDENCE": 3,
+    "ALERT_STUCK_SCORED_RESPONSES": 10,
+    "ALERT_INACTIVE_DAYS": 10,
+    "ALERT_HELD_BACK_DAYS": 20,
+    "ALERT_AVOIDING_RECORDS": 10,
+    "ALERT_AVOIDING_MIN": 7,
 }
 
 LOGGING = {

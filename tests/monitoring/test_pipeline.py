@@ -20,11 +20,19 @@ from django.utils import timezone
 from mastery.models import Competency, Evidence, Framework, MasteryPolicy, MasteryState
 from monitoring import pipeline, services, tasks
 from monitoring.models import JobChunk, JobRun
+from pathways.models import AlertCondition, LearningPath, PacingAlert, PathStep
+from pathways.services import paths_night
 from plplatform.celery import app
+from profiles.models import LearnerProfile
 from tests.world import World, build_world
 
 NIGHT = datetime.date(2026, 11, 20)
 NEXT_NIGHT = datetime.date(2026, 11, 21)
+# The paths stage on the first night: 3 paths + 9 steps created, 9 step states synced, 3 pacing rows,
+# 5 alert conditions remembered (inactive x3, behind_pace x2).
+PATHS_FIRST_NIGHT_ROWS = 3 + 9 + 9 + 3 + 5
+# The next school day: 3 pacing rows change (the date), 5 conditions updated, 5 alerts opened.
+PATHS_SECOND_NIGHT_ROWS = 3 + 5 + 5
 RECORDED_BEFORE = datetime.datetime(2026, 11, 10, 12, tzinfo=datetime.UTC)  # evidence created_at of the world
 
 # (student, competency, kind, value) in observed order; created before the first night.
@@ -138,7 +146,19 @@ def eager(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def night(transactional_db: None, eager: None) -> Night:
+def mastery_stage_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The orchestration tests below watch one stage; the paths stage has its own tests at the end."""
+    monkeypatch.setattr(pipeline, "STAGES", (pipeline.stage_by_name("mastery"),))
+
+
+@pytest.fixture
+def night(transactional_db: None, eager: None, mastery_stage_only: None) -> Night:
+    return Night(build_world())
+
+
+@pytest.fixture
+def full_night(transactional_db: None, eager: None) -> Night:
+    """Every stage of the night, as run_nightly runs them."""
     return Night(build_world())
 
 
@@ -578,3 +598,106 @@ def test_bad_arguments_are_refused(night: Night):
     with pytest.raises(CommandError, match=r"No school has id 999999\."):
         call_command("run_nightly", "--school", "999999", stdout=StringIO())
     assert JobRun.objects.count() == 0
+
+
+# --- the paths stage, after mastery ------------------------------------------------------------------
+
+
+def paths_report(students: int, rows: int, *, succeeded: int = 3) -> dict:
+    return {
+        "students": students,
+        "rows_written": rows,
+        "chunks_failed": 0,
+        "runs": {"pending": 0, "running": 0, "succeeded": succeeded, "failed": 0},
+    }
+
+
+def alert_rows() -> list[Any]:
+    return list(PacingAlert.objects.order_by("pk").values())
+
+
+def test_the_paths_stage_follows_mastery_and_a_rerun_changes_nothing(full_night: Night):
+    report = run_nightly("--date", "2026-11-20")
+
+    assert without_seconds(report) == {
+        "date": "2026-11-20",
+        "schools": 3,
+        "status": "succeeded",
+        "stages": {"mastery": mastery_report(5, 5), "paths": paths_report(6, PATHS_FIRST_NIGHT_ROWS)},
+    }
+    assert full_night.runs() == [
+        ("mastery", NIGHT, "north-a", "succeeded"),
+        ("mastery", NIGHT, "north-b", "succeeded"),
+        ("mastery", NIGHT, "south-a", "succeeded"),
+        ("paths", NIGHT, "north-a", "succeeded"),
+        ("paths", NIGHT, "north-b", "succeeded"),
+        ("paths", NIGHT, "south-a", "succeeded"),
+    ]
+    # The grade-5 students have a path over c1, c2, c3 (the framework has nothing at the other grades).
+    names = {user.pk: name for name, user in full_night.world.users.items()}
+    codes = {c.pk: code for code, c in full_night.competencies.items()}
+    steps = sorted(
+        (names[s.path.student_id], s.order, codes[s.competency_id], s.state)
+        for s in PathStep.objects.select_related("path")
+    )
+    assert steps == [
+        ("s_a1_1", 1, "c1", "mastered"),
+        ("s_a1_1", 2, "c2", "in_progress"),
+        ("s_a1_1", 3, "c3", "ready"),
+        ("s_a1_2", 1, "c1", "in_progress"),
+        ("s_a1_2", 2, "c2", "ready"),
+        ("s_a1_2", 3, "c3", "ready"),
+        ("s_left", 1, "c1", "ready"),
+        ("s_left", 2, "c2", "ready"),
+        ("s_left", 3, "c3", "ready"),
+    ]
+    assert sorted((names[p.student_id], p.pacing_on, p.pacing_status) for p in LearningPath.objects.all()) == [
+        ("s_a1_1", NIGHT, "on_track"),
+        ("s_a1_2", NIGHT, "off_track"),
+        ("s_left", NIGHT, "off_track"),
+    ]
+    # One night is not enough to open an alert: the conditions are remembered.
+    assert alert_rows() == []
+    assert sorted((names[c.student_id], c.kind, c.streak) for c in AlertCondition.objects.all()) == [
+        ("s_a1_1", "inactive", 1),
+        ("s_a1_2", "behind_pace", 1),
+        ("s_a1_2", "inactive", 1),
+        ("s_left", "behind_pace", 1),
+        ("s_left", "inactive", 1),
+    ]
+    before = (alert_rows(), list(AlertCondition.objects.order_by("pk").values()))
+
+    again = run_nightly("--date", "2026-11-20")
+
+    assert again["stages"]["paths"] == paths_report(0, 0)
+    assert (alert_rows(), list(AlertCondition.objects.order_by("pk").values())) == before
+
+
+def test_alerts_open_on_the_second_school_day_and_a_rerun_leaves_the_alert_table_unchanged(full_night: Night):
+    run_nightly("--date", "2026-11-20")  # Friday
+    report = run_nightly("--date", "2026-11-23")  # Monday: the next school day
+
+    assert report["stages"]["paths"]["rows_written"] == PATHS_SECOND_NIGHT_ROWS
+    names = {user.pk: name for name, user in full_night.world.users.items()}
+    alerts = sorted((names[a.student_id], a.kind, a.status, a.opened_on) for a in PacingAlert.objects.all())
+    monday = datetime.date(2026, 11, 23)
+    assert alerts == [
+        ("s_a1_1", "inactive", "open", monday),
+        ("s_a1_2", "behind_pace", "open", monday),
+        ("s_a1_2", "inactive", "open", monday),
+        ("s_left", "behind_pace", "open", monday),
+        ("s_left", "inactive", "open", monday),
+    ]
+    behind = PacingAlert.objects.get(kind="behind_pace", student=full_night.world.users["s_a1_2"])
+    assert behind.numbers["status"] == "off_track"
+    assert (behind.numbers["mastered"], behind.numbers["velocity"], behind.numbers["target_count"]) == (0, 0.0, 3)
+    assert behind.reason.startswith("Off track: mastered 0 of 3 the grade 5 goals")
+    before = alert_rows()
+
+    again = run_nightly("--date", "2026-11-23")
+    assert again["stages"]["paths"] == paths_report(0, 0)
+    assert alert_rows() == before
+    # Even the stage itself run again for the same date (not only the JobRun guard) writes nothing.
+    student_ids = list(LearnerProfile.objects.values_list("pk", flat=True))
+    assert paths_night(student_ids=student_ids, on=monday) == 0
+    assert alert_rows() == before

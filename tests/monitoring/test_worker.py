@@ -24,7 +24,7 @@ import pytest
 from django.db import connection
 
 from monitoring.models import JobChunk, JobRun
-from tests.monitoring.test_pipeline import EXPECTED_STATES, NIGHT, Night
+from tests.monitoring.test_pipeline import EXPECTED_STATES, NIGHT, PATHS_FIRST_NIGHT_ROWS, Night
 from tests.world import build_world
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -165,22 +165,32 @@ def test_the_night_runs_through_redis_and_a_real_worker(
                 "rows_written": 5,
                 "chunks_failed": 0,
                 "runs": {"pending": 0, "running": 0, "succeeded": 3, "failed": 0},
-            }
+            },
+            "paths": {
+                "students": 6,
+                "rows_written": PATHS_FIRST_NIGHT_ROWS,
+                "chunks_failed": 0,
+                "runs": {"pending": 0, "running": 0, "succeeded": 3, "failed": 0},
+            },
         },
     }
     assert night_world.runs() == [
         ("mastery", NIGHT, "north-a", "succeeded"),
         ("mastery", NIGHT, "north-b", "succeeded"),
         ("mastery", NIGHT, "south-a", "succeeded"),
+        ("paths", NIGHT, "north-a", "succeeded"),
+        ("paths", NIGHT, "north-b", "succeeded"),
+        ("paths", NIGHT, "south-a", "succeeded"),
     ]
-    assert list(JobChunk.objects.values_list("status", "attempts").distinct()) == [("succeeded", 1)]
+    assert list(JobChunk.objects.order_by().values_list("status", "attempts").distinct()) == [("succeeded", 1)]
     assert night_world.states() == EXPECTED_STATES
 
     # The same night again through the broker: no new run, nothing written.
     again = run_nightly(worker_env, "--date", "2026-11-20")
 
     assert again["stages"]["mastery"]["pairs"] == again["stages"]["mastery"]["rows_written"] == 0
+    assert again["stages"]["paths"]["students"] == again["stages"]["paths"]["rows_written"] == 0
     assert again["status"] == "succeeded"
-    assert JobRun.objects.count() == 3
-    assert list(JobChunk.objects.values_list("status", "attempts").distinct()) == [("succeeded", 1)]
+    assert JobRun.objects.count() == 6
+    assert list(JobChunk.objects.order_by().values_list("status", "attempts").distinct()) == [("succeeded", 1)]
     assert night_world.states() == EXPECTED_STATES
