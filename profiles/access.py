@@ -323,3 +323,27 @@ def can_choose_own_steps(user: AnyUser) -> bool:
     """A student chooses their next step for themself; nobody chooses in a student's name (a teacher steers
     by setting limits, pinning steps and deciding choices). Which steps are theirs is the service's check."""
     return Role.STUDENT in user_roles(user)
+
+
+# --- learning paths and alerts (pathways) ----------------------------------------------------------
+# Paths are seen by whoever sees the student (visible_learner_profiles): the student, their guardians and
+# staff. Alerts are written for teachers (their numbers and wording are not for students or families),
+# so only staff who see the student see and act on them.
+
+
+def alert_students(user: AnyUser) -> QuerySet[LearnerProfile]:
+    """Students whose pacing alerts the user sees: staff who see them (the same staff scope as recording
+    evidence: a teacher their sections', a principal their school's, a district admin their district's).
+    Students and guardians: nobody, not even themselves."""
+    return evidence_recordable_students(user)
+
+
+def can_act_on_alerts(user: AnyUser, profile: LearnerProfile) -> bool:
+    """Acknowledging or resolving a student's alert: staff who see the student."""
+    return alert_students(user).filter(pk=profile.pk).exists()
+
+
+def can_edit_path(user: AnyUser, profile: LearnerProfile) -> bool:
+    """Regenerating, adding, removing, reordering, pinning or skipping path steps and setting the path's
+    dates: staff who see the student (students choose among their steps; they do not edit the path)."""
+    return can_edit_learner_profile(user, profile)
