@@ -63,6 +63,13 @@ TERM_NAME = "2026-27"
 TERM_START = datetime.date(2026, 8, 24)
 TERM_END = datetime.date(2027, 6, 11)
 EVIDENCE_END = datetime.date(2026, 11, 20)  # the history stops before Thanksgiving week
+# Last spring's end-of-year checks: what each student already knew when this term began is on record,
+# as it is in a district with a year of history. Without it every competency below the starting point
+# would be unmastered, and every path would open with dozens of gap-filling steps nobody needs.
+PRIOR_YEAR_FIRST = datetime.date(2026, 6, 1)
+PRIOR_YEAR_LAST = datetime.date(2026, 6, 12)
+PRIOR_YEAR_SOURCE = "demo-prior-year"
+PRIOR_YEAR_ITEMS_MAX = 6  # items per competency at most; the check stops once the estimate shows mastery
 
 
 def _weekdays(first: datetime.date, last: datetime.date) -> list[datetime.date]:
@@ -712,6 +719,7 @@ class EvidenceRow:
     score: float | None
     rating: int | None
     recorded_by: int | None
+    source: str = DEMO_SOURCE
 
 
 @dataclass(frozen=True)
@@ -1363,10 +1371,42 @@ def build_demo_plan(
     )
 
 
+def _prior_year_record(
+    learner: _Learner, curriculum: Curriculum, rng: random.Random, tz: ZoneInfo, external_ids: Iterator[int]
+) -> list[EvidenceRow]:
+    """Last spring's checks on what the student knew before this term's starting point (the placement
+    check covers the last PLACEMENT_BELOW of them): items on each competency until the estimate shows
+    mastery, at most PRIOR_YEAR_ITEMS_MAX, so a slip now and then leaves a real gap on record."""
+    days = school_days(PRIOR_YEAR_FIRST, PRIOR_YEAR_LAST)
+    rows: list[EvidenceRow] = []
+    for code in curriculum.path[: max(0, learner.start_position - PLACEMENT_BELOW)]:
+        at = _at(rng.choice(days), rng.randint(8 * 60 + 30, 14 * 60), tz)
+        estimate, items = P_INIT, 0
+        while items < PRIOR_YEAR_ITEMS_MAX and not (estimate >= MASTERY_THRESHOLD and items >= MIN_SCORED_FOR_MASTERY):
+            score = _response_score(rng, known=True)
+            rows.append(
+                EvidenceRow(
+                    f"prior-{next(external_ids)}",
+                    learner.row.person,
+                    code,
+                    Evidence.Kind.SCORE,
+                    at,
+                    score,
+                    None,
+                    None,
+                    PRIOR_YEAR_SOURCE,
+                )
+            )
+            estimate, items = bkt_update(estimate, score), items + 1
+            at += datetime.timedelta(minutes=rng.randint(1, 3))
+    return rows
+
+
 def _simulate_term(
     seed: int, learners: Sequence[_Learner], sections: Sequence[SectionRow], curriculum: Curriculum, tz: ZoneInfo
 ) -> tuple[list[EvidenceRow], dict[int, dict[str, datetime.date]]]:
-    """Evidence of every student from the term start to EVIDENCE_END, and when each mastered what."""
+    """Evidence of every student: last spring's checks, then this term from its start to EVIDENCE_END;
+    and when each mastered what this term."""
     days = school_days(TERM_START, EVIDENCE_END)
     check_ins = [
         _section_check_ins(random.Random(f"{seed}:section:{index}"), section, days, curriculum, tz)
@@ -1375,7 +1415,12 @@ def _simulate_term(
     external_ids = count(1)
     evidence: list[EvidenceRow] = []
     mastered_on: dict[int, dict[str, datetime.date]] = {}
+    prior_ids = count(1)
     for learner in learners:
+        # Its own random stream, so this term's evidence is the same with or without the prior year.
+        evidence.extend(
+            _prior_year_record(learner, curriculum, random.Random(f"{seed}:prior:{learner.row.person}"), tz, prior_ids)
+        )
         rng = random.Random(f"{seed}:evidence:{learner.row.person}")
         simulation = _TermSimulation(learner, curriculum, rng, tz, external_ids)
         simulation.run(days, check_ins[learner.row.section])
@@ -1574,7 +1619,7 @@ def _insert_evidence(plan: DemoPlan, users: dict[int, int], competencies: dict[s
                 observed_at=e.observed_at,
                 score=e.score,
                 rating=e.rating,
-                source=DEMO_SOURCE,
+                source=e.source,
                 external_id=e.external_id,
                 recorded_by_id=users[e.recorded_by] if e.recorded_by is not None else None,
                 raw={},

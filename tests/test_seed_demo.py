@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -90,7 +90,9 @@ def test_seed_writes_exactly_the_plan_built_from_the_same_arguments(seeded: str)
 
     assert Goal.objects.count() == len(plan.goals)
     assert Evidence.objects.count() == len(plan.evidence)
-    assert Evidence.objects.filter(source="demo").count() == len(plan.evidence)
+    by_source = Counter(e.source for e in plan.evidence)
+    assert set(by_source) == {"demo", "demo-prior-year"}
+    assert Counter(Evidence.objects.values_list("source", flat=True)) == by_source
     assert set(Evidence.objects.values_list("external_id", flat=True)) == {e.external_id for e in plan.evidence}
     assert sorted(User.objects.values_list("username", flat=True)) == sorted(p.username for p in plan.people)
 
@@ -254,13 +256,37 @@ def test_evidence_values_are_in_range_and_ratings_come_from_the_students_teacher
     assert Evidence.objects.exclude(raw={}).count() == 0
 
 
-def test_evidence_is_observed_on_school_days_during_school_hours(seeded: str) -> None:
+@pytest.mark.parametrize(
+    ("source", "first", "last"),
+    [
+        (demo.DEMO_SOURCE, demo.TERM_START, demo.EVIDENCE_END),
+        (demo.PRIOR_YEAR_SOURCE, demo.PRIOR_YEAR_FIRST, demo.PRIOR_YEAR_LAST),
+    ],
+)
+def test_evidence_is_observed_on_school_days_during_school_hours(seeded: str, source, first, last) -> None:
     local = ZoneInfo(str(settings.TIME_ZONE))
-    school_days = set(demo.school_days(demo.TERM_START, demo.EVIDENCE_END))
-    moments = [at.astimezone(local) for at in Evidence.objects.values_list("observed_at", flat=True)]
+    school_days = set(demo.school_days(first, last))
+    observed = Evidence.objects.filter(source=source).values_list("observed_at", flat=True)
+    moments = [at.astimezone(local) for at in observed]
 
+    assert len(moments) > 1000
     assert [at for at in moments if at.date() not in school_days] == []
     assert [at for at in moments if not datetime.time(8, 0) <= at.time() <= datetime.time(15, 0)] == []
+
+
+def test_last_springs_checks_cover_what_each_student_knew_before_the_placement_check(seeded: str) -> None:
+    """Every competency of the path before the student's placement window has prior-year scores, at most
+    PRIOR_YEAR_ITEMS_MAX each, and none at or after the window (those are this term's evidence)."""
+    path = demo.demo_curriculum().path
+    prior = Evidence.objects.filter(source=demo.PRIOR_YEAR_SOURCE)
+    per_pair = Counter(prior.values_list("student_id", "competency__code"))
+    assert max(per_pair.values()) <= demo.PRIOR_YEAR_ITEMS_MAX
+    assert min(per_pair.values()) >= 1
+    assert prior.exclude(kind=Evidence.Kind.SCORE).count() == 0
+    for student_id in {student for student, _ in per_pair}:
+        codes = {code for student, code in per_pair if student == student_id}
+        positions = sorted(path.index(code) for code in codes)
+        assert positions == list(range(len(positions)))  # a prefix of the path: everything known before
 
 
 def test_bkt_update_follows_the_design_formula() -> None:
