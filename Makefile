@@ -11,8 +11,9 @@ PORT ?= 8000
 
 run: $(RUNTIME_STAMP) db  ## Serve the platform with the demo district on http://127.0.0.1:8000
 	$(PY) manage.py seed_demo --if-empty
-	@# Tonight's pipeline, so mastery is computed from the demo evidence (a rerun the same day writes nothing).
-	$(PY) manage.py run_nightly
+	@# The last two nights' pipeline: mastery from the demo evidence, paths and pacing, and alerts (they open
+	@# on the second consecutive night). A rerun the same day writes nothing.
+	$(PY) manage.py run_nightly --nights 2
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(DEV_STAMP) db lint typecheck migrations-check  ## Lint, layer check, types, migrations, whole test suite

@@ -404,9 +404,10 @@ def pacing_sentence(figures: Pacing, *, goals: str, who: str = "you") -> str:
         have = "have" if who == "you" else "has"
         return f"{who.capitalize() if who == 'you' else who} {have} mastered all {figures.target_count} of {goals}."
     if figures.projected_finish is None:
+        subject = who.capitalize() if who == "you" else who
         return (
-            f"No {goals} were mastered in the last {figures.window_days} school days, so there is no pace to "
-            f"project a finish from; the target is {target}."
+            f"{subject} mastered none of {goals} in the last {figures.window_days} school days, so there is no "
+            f"pace yet to project a finish from; the target is {target}."
         )
     finish = day_month(figures.projected_finish, year_of=figures.target_date)
     return f"At this pace {who} {finish_verb} {goals} around {finish}; the target is {target}."
@@ -464,8 +465,9 @@ def behind_pace_condition(figures: Pacing, *, path_id: int, goals: str) -> Condi
             f"{day_month(figures.target_date)}"
         )
     reason = (
-        f"{figures.status.replace('_', ' ').capitalize()}: mastered {figures.mastered} of {figures.target_count} "
-        f"{goals} where {figures.expected:.1f} were expected by now ({behind_words(figures)}); {pace}."
+        f"{figures.status.replace('_', ' ').capitalize()}: mastered {figures.mastered} of {goals} "
+        f"({figures.target_count} in all) where {figures.expected:.1f} were expected by now "
+        f"({behind_words(figures)}); {pace}."
     )
     severity = HIGH if figures.status == OFF_TRACK else MEDIUM
     return Condition(BEHIND_PACE, path_id, None, severity, figures.as_numbers(), reason)

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from mastery.models import Competency, Evidence, Framework, MasteryPolicy, MasteryState
 from monitoring import pipeline, services, tasks
+from monitoring.management.commands.run_nightly import weekday_nights
 from monitoring.models import JobChunk, JobRun
 from pathways.models import AlertCondition, LearningPath, PacingAlert, PathStep
 from pathways.services import paths_night
@@ -691,7 +692,7 @@ def test_alerts_open_on_the_second_school_day_and_a_rerun_leaves_the_alert_table
     behind = PacingAlert.objects.get(kind="behind_pace", student=full_night.world.users["s_a1_2"])
     assert behind.numbers["status"] == "off_track"
     assert (behind.numbers["mastered"], behind.numbers["velocity"], behind.numbers["target_count"]) == (0, 0.0, 3)
-    assert behind.reason.startswith("Off track: mastered 0 of 3 the grade 5 goals")
+    assert behind.reason.startswith("Off track: mastered 0 of the grade 5 goals (3 in all) where ")
     before = alert_rows()
 
     again = run_nightly("--date", "2026-11-23")
@@ -701,3 +702,32 @@ def test_alerts_open_on_the_second_school_day_and_a_rerun_leaves_the_alert_table
     student_ids = list(LearnerProfile.objects.values_list("pk", flat=True))
     assert paths_night(student_ids=student_ids, on=monday) == 0
     assert alert_rows() == before
+
+
+def test_nights_runs_the_last_weekday_nights_oldest_first(full_night: Night):
+    """`make run` runs two nights so the demo has alerts: Friday 20 and Monday 23 November here."""
+    out = StringIO()
+    call_command("run_nightly", "--date", "2026-11-23", "--nights", "2", stdout=out)
+    reports = [json.loads(line) for line in out.getvalue().strip().splitlines()]
+    assert [report["date"] for report in reports] == ["2026-11-20", "2026-11-23"]
+    assert reports[-1]["stages"]["paths"]["rows_written"] == PATHS_SECOND_NIGHT_ROWS
+    assert set(JobRun.objects.values_list("run_date", flat=True)) == {
+        datetime.date(2026, 11, 20),
+        datetime.date(2026, 11, 23),
+    }
+    assert PacingAlert.objects.filter(status="open").count() == 5
+
+
+def test_weekday_nights_step_over_weekends():
+    assert weekday_nights(datetime.date(2026, 11, 23), 3) == [
+        datetime.date(2026, 11, 19),
+        datetime.date(2026, 11, 20),
+        datetime.date(2026, 11, 23),
+    ]
+    assert weekday_nights(datetime.date(2026, 11, 22), 1) == [datetime.date(2026, 11, 20)]  # a Sunday
+
+
+def test_nights_below_one_is_refused(night: Night):
+    with pytest.raises(CommandError, match=r"--nights must be 1 or more, got 0\."):
+        call_command("run_nightly", "--nights", "0", stdout=StringIO())
+    assert JobRun.objects.count() == 0

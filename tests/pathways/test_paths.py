@@ -252,8 +252,8 @@ def test_pacing_is_stored_and_said_in_words(graph: Graph, path: LearningPath):
     assert path.pacing["school_days_elapsed"] == 50  # (Aug 24, Nov 2]: 50 weekdays, no holidays in this term
     view = selectors.student_path(path=path)
     assert view.pacing_for_student == (
-        "No the grade 5 goals were mastered in the last 20 school days, so there is no pace to project a finish from; "
-        "the target is 11 June."
+        "You mastered none of the grade 5 goals in the last 20 school days, so there is no pace yet to project a "
+        "finish from; the target is 11 June."
     )
     assert view.behind == "1 competency behind"  # E = 4 * 50 / 200 ... ceil
 

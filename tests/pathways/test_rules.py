@@ -218,8 +218,12 @@ def test_pacing_in_words():
     )
     stalled = figures(D(2026, 10, 16), window=0)
     assert rules.pacing_sentence(stalled, goals="the grade 6 goals") == (
-        "No the grade 6 goals were mastered in the last 20 school days, so there is no pace to project a finish "
-        "from; the target is 18 December."
+        "You mastered none of the grade 6 goals in the last 20 school days, so there is no pace yet to project a "
+        "finish from; the target is 18 December."
+    )
+    assert rules.pacing_sentence(stalled, goals="the grade 6 goals", who="Mateo") == (
+        "Mateo mastered none of the grade 6 goals in the last 20 school days, so there is no pace yet to project "
+        "a finish from; the target is 18 December."
     )
     assert rules.behind_words(p) == "5 competencies behind"
     late = figures(D(2026, 12, 1), mastered=10, window=1, target_date=D(2027, 1, 8))
@@ -235,7 +239,7 @@ def test_pacing_in_words():
 
 def test_behind_pace_holds_for_at_risk_and_off_track_with_its_numbers():
     at_risk = figures(D(2026, 10, 16), mastered=10, window=8)
-    condition = rules.behind_pace_condition(at_risk, path_id=7, goals="grade 6 goals")
+    condition = rules.behind_pace_condition(at_risk, path_id=7, goals="the grade 6 goals")
     assert condition is not None
     assert (condition.kind, condition.path_id, condition.competency_id, condition.severity) == (
         "behind_pace",
@@ -246,8 +250,9 @@ def test_behind_pace_holds_for_at_risk_and_off_track_with_its_numbers():
     assert condition.numbers["status"] == "at_risk" and condition.numbers["school_days_late"] == 5
     assert condition.numbers["projected_finish"] == "2026-12-25"
     assert condition.reason == (
-        "At risk: mastered 10 of 30 grade 6 goals where 14.8 were expected by now (5 competencies behind); at the "
-        "pace of the last 20 school days finishes around 25 December, 5 school days after the target of 18 December."
+        "At risk: mastered 10 of the grade 6 goals (30 in all) where 14.8 were expected by now (5 competencies "
+        "behind); at the pace of the last 20 school days finishes around 25 December, 5 school days after the "
+        "target of 18 December."
     )
     assert rules.behind_pace_condition(figures(D(2026, 10, 16), mastered=18), path_id=7, goals="g") is None
 

@@ -1,4 +1,4 @@
-"""python manage.py run_nightly [--date YYYY-MM-DD] [--school ID] [--full]
+"""python manage.py run_nightly [--date YYYY-MM-DD] [--school ID] [--full] [--nights N]
 
 The same pipeline as the Celery beat schedule (monitoring/pipeline.py). Without REDIS_URL it runs
 in-process; with it, the workers do the work and this command waits for them. A date runs once:
@@ -19,6 +19,18 @@ from monitoring import pipeline
 from profiles.models import School
 
 
+def weekday_nights(last: datetime.date, count: int) -> list[datetime.date]:
+    """The `count` most recent weekdays up to `last`, oldest first (a holiday among them is evaluated as of
+    the school day before it, as any night is)."""
+    nights: list[datetime.date] = []
+    day = last
+    while len(nights) < count:
+        if day.weekday() < 5:
+            nights.append(day)
+        day -= datetime.timedelta(days=1)
+    return nights[::-1]
+
+
 def _date(value: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(value)
@@ -36,6 +48,13 @@ class Command(BaseCommand):
             "--full", action="store_true", help="Recompute every pair, not only those with new evidence."
         )
         parser.add_argument(
+            "--nights",
+            type=int,
+            default=1,
+            help="Run the last N weekday nights up to --date, oldest first (alerts open on the second "
+            "consecutive night; `make run` uses 2 so the demo has them). Default 1.",
+        )
+        parser.add_argument(
             "--wait",
             type=int,
             default=3600,
@@ -49,9 +68,13 @@ class Command(BaseCommand):
             if not School.objects.filter(pk=options["school"]).exists():
                 raise CommandError(f"No school has id {options['school']}.")
             school_ids = [options["school"]]
-        report = pipeline.night_run(
-            run_date=run_date, school_ids=school_ids, full=options["full"], wait_seconds=options["wait"]
-        )
-        self.stdout.write(json.dumps(report))
-        if report["status"] != "succeeded":
-            raise CommandError(f"The night of {report['date']} is {report['status']}; see the JobRun rows.")
+        if options["nights"] < 1:
+            raise CommandError(f"--nights must be 1 or more, got {options['nights']}.")
+        # One JSON line per night; the last line is the night of --date (or the weekday before it).
+        for night in weekday_nights(run_date, options["nights"]) if options["nights"] > 1 else [run_date]:
+            report = pipeline.night_run(
+                run_date=night, school_ids=school_ids, full=options["full"], wait_seconds=options["wait"]
+            )
+            self.stdout.write(json.dumps(report))
+            if report["status"] != "succeeded":
+                raise CommandError(f"The night of {report['date']} is {report['status']}; see the JobRun rows.")
