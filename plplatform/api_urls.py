@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import DefaultRouter
 
 from mastery import api as mastery_api
+from pathways import api as pathways_api
 from profiles import api as profiles_api
 
 app_name = "api-v1"
@@ -27,6 +28,12 @@ router.register("learner-profiles", profiles_api.LearnerProfileViewSet, basename
 router.register("goals", profiles_api.GoalViewSet, basename="goal")
 router.register("evidence", mastery_api.EvidenceViewSet, basename="evidence")
 router.register("mastery-states", mastery_api.MasteryStateViewSet, basename="mastery-state")
+router.register("paths", pathways_api.LearningPathViewSet, basename="learning-path")
+router.register("path-steps", pathways_api.PathStepViewSet, basename="path-step")
+router.register("step-choices", pathways_api.StepChoiceViewSet, basename="step-choice")
+router.register("choice-limits", pathways_api.ChoiceLimitsViewSet, basename="choice-limits")
+router.register("activities", pathways_api.ActivityViewSet, basename="activity")
+router.register("alerts", pathways_api.PacingAlertViewSet, basename="alert")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", profiles_api.TokenObtainView.as_view(), name="token"),

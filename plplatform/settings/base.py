@@ -142,7 +142,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "plplatform API",
     "DESCRIPTION": (
         "Personalized-learning platform: schools, sections, students, learner profiles, goals, evidence, "
-        "mastery states and their explanations."
+        "mastery states and their explanations, learning paths, student choices and their limits, activities "
+        "and pacing alerts."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -156,6 +157,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MasteryStatusEnum": "mastery.models.MasteryStatus",
         "GoalStatusEnum": "profiles.models.Goal.Status",
+        "EvidenceKindEnum": "mastery.models.Evidence.Kind",
+        "PathStepStateEnum": "pathways.models.PathStep.State",
+        "PathStepReasonEnum": "pathways.models.PathStep.Reason",
+        "PacingStatusEnum": "pathways.models.PacingStatus",
+        "StepChoiceStatusEnum": "pathways.models.StepChoice.Status",
+        "ActivityReviewStatusEnum": "pathways.models.Activity.Review",
+        "PacingAlertKindEnum": "pathways.models.PacingAlert.Kind",
+        "PacingAlertStatusEnum": "pathways.models.PacingAlert.Status",
     },
 }
 

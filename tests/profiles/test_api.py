@@ -675,9 +675,34 @@ def test_schema_lists_every_path(world):
         "/api/v1/mastery-states/{id}/explanation/",
         "/api/v1/mastery-states/{id}/lift-override/",
         "/api/v1/mastery-states/override/",
+        "/api/v1/paths/",
+        "/api/v1/paths/{id}/",
+        "/api/v1/paths/{id}/regenerate/",
+        "/api/v1/paths/{id}/dates/",
+        "/api/v1/paths/{id}/steps/",
+        "/api/v1/path-steps/{id}/",
+        "/api/v1/path-steps/{id}/reorder/",
+        "/api/v1/path-steps/{id}/pin/",
+        "/api/v1/path-steps/{id}/unpin/",
+        "/api/v1/path-steps/{id}/skip/",
+        "/api/v1/path-steps/{id}/unskip/",
+        "/api/v1/step-choices/",
+        "/api/v1/step-choices/{id}/",
+        "/api/v1/step-choices/{id}/decide/",
+        "/api/v1/choice-limits/",
+        "/api/v1/choice-limits/{section}/",
+        "/api/v1/activities/",
+        "/api/v1/activities/{id}/",
+        "/api/v1/activities/{id}/review/",
+        "/api/v1/alerts/",
+        "/api/v1/alerts/{id}/",
+        "/api/v1/alerts/{id}/acknowledge/",
+        "/api/v1/alerts/{id}/resolve/",
     }
     assert set(schema["paths"]["/api/v1/goals/{id}/"]) == {"get", "patch"}
     assert set(schema["paths"]["/api/v1/learner-profiles/{student}/"]) == {"get", "patch"}
+    assert set(schema["paths"]["/api/v1/path-steps/{id}/"]) == {"get", "delete"}
+    assert set(schema["paths"]["/api/v1/choice-limits/{section}/"]) == {"get", "put"}
     student_fields = set(schema["components"]["schemas"]["Student"]["properties"])
     assert student_fields == {"id", "first_name", "last_name", "school", "grade_level"}
 
