@@ -7,6 +7,7 @@ from plplatform.views import health
 urlpatterns = [
     path("", include("profiles.urls")),
     path("", include("mastery.urls")),
+    path("", include("pathways.urls")),
     path("api/v1/", include("plplatform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

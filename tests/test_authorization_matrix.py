@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from mastery.models import Competency, Evidence, Framework, MasteryState
+from pathways.models import Activity, LearningPath, PacingAlert, PathStep, StepChoice
 from profiles.models import Goal, LearnerProfile
 from tests.world import PASSWORD, World
 
@@ -114,6 +115,39 @@ def subject_state(world: World) -> dict:
     return {"pk": state.pk}
 
 
+def pathways_api_subjects(world: World) -> dict[str, int]:
+    """For the Pathways API rows: the subject's path with one step and one choice, an approved activity
+    and an alert about the subject (made on first use)."""
+    pair = mastery_pair(world)
+    path, _ = LearningPath.objects.get_or_create(
+        student_id=pair["student_id"],
+        framework=Competency.objects.get(pk=pair["competency_id"]).framework,
+        term=world.sections["A1"].term,
+        defaults={"start_date": datetime.date(2026, 8, 24), "target_date": datetime.date(2027, 6, 11)},
+    )
+    step, _ = PathStep.objects.get_or_create(
+        path=path,
+        competency_id=pair["competency_id"],
+        defaults={"order": 1, "reason": PathStep.Reason.GRADE_LEVEL_TARGET, "state": PathStep.State.READY},
+    )
+    choice, _ = StepChoice.objects.get_or_create(step=step)
+    activity, _ = Activity.objects.get_or_create(
+        title="Matrix activity",
+        defaults={
+            "review_status": Activity.Review.APPROVED,
+            "reviewed_by": world.users["t_a1"],
+            "reviewed_at": datetime.datetime(2026, 9, 1, tzinfo=datetime.UTC),
+        },
+    )
+    alert, _ = PacingAlert.objects.get_or_create(
+        student_id=pair["student_id"],
+        kind=PacingAlert.Kind.INACTIVE,
+        path=path,
+        defaults={"reason": "No evidence for 10 school days.", "opened_on": datetime.date(2026, 11, 3)},
+    )
+    return {"path": path.pk, "step": step.pk, "choice": choice.pk, "activity": activity.pk, "alert": alert.pk}
+
+
 ROUTES: dict[str, Row] = {
     # HTML pages
     "login": Row(lambda user: 200 if user == ANONYMOUS else 302),  # signed in: on to their home
@@ -137,6 +171,28 @@ ROUTES: dict[str, Row] = {
     "mastery-summary": Row(page(SEES_STUDENT), student_id),
     "mastery-explanation": Row(page(SEES_STUDENT), mastery_pair),
     "mastery-override-lift": Row(everyone(405), mastery_pair),  # POST only
+    # Pathways pages: the path is seen by whoever sees the student (alerts and editing only by staff, inside
+    # the page); the section's limits and the activity library are for staff. Every change is POST only
+    # (a GET answers 405 before any lookup, so the ids of the POST-only rows need not exist).
+    "path-page": Row(page(SEES_STUDENT), student_id),
+    "path-summary": Row(page(SEES_STUDENT), student_id),
+    "path-choose": Row(everyone(405), student_id),
+    "path-generate": Row(everyone(405), student_id),
+    "path-dates": Row(everyone(405), lambda w: {"path_id": 1}),
+    "path-step-add": Row(everyone(405), lambda w: {"path_id": 1}),
+    "path-step-move": Row(everyone(405), lambda w: {"step_id": 1}),
+    "path-step-pin": Row(everyone(405), lambda w: {"step_id": 1}),
+    "path-step-skip": Row(everyone(405), lambda w: {"step_id": 1}),
+    "path-step-unskip": Row(everyone(405), lambda w: {"step_id": 1}),
+    "path-step-remove": Row(everyone(405), lambda w: {"step_id": 1}),
+    "alert-acknowledge": Row(everyone(405), lambda w: {"alert_id": 1}),
+    "alert-resolve": Row(everyone(405), lambda w: {"alert_id": 1}),
+    "step-choice-decide": Row(everyone(405), lambda w: {"choice_id": 1}),
+    "section-choices": Row(page(SEES_SECTION & STAFF), lambda w: {"section_id": w.sections["A1"].pk}),
+    "section-choice-limits": Row(everyone(405), lambda w: {"section_id": w.sections["A1"].pk}),
+    "activity-list": Row(page(STAFF)),
+    "activity-create": Row(everyone(405)),
+    "activity-review": Row(everyone(405), lambda w: {"activity_id": 1}),
     # API v1
     "api-v1:api-root": Row(api(SIGNED_IN)),
     "api-v1:token": Row(everyone(405)),  # POST only
@@ -158,6 +214,36 @@ ROUTES: dict[str, Row] = {
     "api-v1:mastery-state-explanation": Row(api(SEES_STUDENT), subject_state),
     "api-v1:mastery-state-override": Row(lambda user: 403 if user == ANONYMOUS else 405),  # POST only
     "api-v1:mastery-state-lift-override": Row(lambda user: 403 if user == ANONYMOUS else 405, subject_state),
+    # Pathways API: paths, their steps and choices are seen by whoever sees the student; a section's choice
+    # limits by those who set them (403 for others who see the section); approved activities by everyone
+    # signed in; alerts only by staff who see the student. Changes are POST (PUT, DELETE) only.
+    "api-v1:learning-path-list": Row(api(SIGNED_IN)),
+    "api-v1:learning-path-detail": Row(api(SEES_STUDENT), lambda w: {"pk": pathways_api_subjects(w)["path"]}),
+    "api-v1:learning-path-regenerate": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
+    "api-v1:learning-path-dates": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
+    "api-v1:learning-path-steps": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
+    "api-v1:path-step-detail": Row(api(SEES_STUDENT), lambda w: {"pk": pathways_api_subjects(w)["step"]}),
+    "api-v1:path-step-reorder": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
+    "api-v1:path-step-pin": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
+    "api-v1:path-step-unpin": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
+    "api-v1:path-step-skip": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
+    "api-v1:path-step-unskip": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
+    "api-v1:step-choice-list": Row(api(SIGNED_IN)),
+    "api-v1:step-choice-detail": Row(api(SEES_STUDENT), lambda w: {"pk": pathways_api_subjects(w)["choice"]}),
+    "api-v1:step-choice-decide": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
+    "api-v1:choice-limits-list": Row(api(SIGNED_IN)),
+    # A1's limits are set by its teacher, principal and district admin; its students and guardian get 403.
+    "api-v1:choice-limits-detail": Row(
+        lambda user: {"s_a1_1": 403, "s_a1_2": 403, "g_1": 403}.get(user, api({"t_a1", "p_a", "admin_north"})(user)),
+        lambda w: {"section": w.sections["A1"].pk},
+    ),
+    "api-v1:activity-list": Row(api(SIGNED_IN)),
+    "api-v1:activity-detail": Row(api(SIGNED_IN), lambda w: {"pk": pathways_api_subjects(w)["activity"]}),
+    "api-v1:activity-review": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
+    "api-v1:alert-list": Row(api(SIGNED_IN)),  # empty for students and guardians
+    "api-v1:alert-detail": Row(api(SEES_STUDENT & STAFF), lambda w: {"pk": pathways_api_subjects(w)["alert"]}),
+    "api-v1:alert-acknowledge": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
+    "api-v1:alert-resolve": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
     # API schema and documentation: describe the API, hold no student data.
     "api-schema": Row(api(SIGNED_IN)),
     "api-docs": Row(api(SIGNED_IN)),
