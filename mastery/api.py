@@ -249,6 +249,9 @@ class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     serializer_class = EvidenceSerializer
     queryset = Evidence.objects.none()  # for the schema only; get_queryset scopes every request
     lookup_value_regex = ID_PATTERN
+    # What records one observation. pathways.api registers a subclass whose recorder also recomputes
+    # the pair's mastery and the student's path at once (the higher app calls down; mastery knows no paths).
+    record_one: Any = staticmethod(services.evidence_record)
 
     def get_queryset(self) -> QuerySet[Evidence]:
         evidence = visible_evidence(self.request.user)
@@ -274,7 +277,7 @@ class EvidenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             errors = services.evidence_validate(items=[item], students=students).get(0, {})
             raise serializers.ValidationError({**api_errors(errors), **refused})
         try:
-            evidence, created = services.evidence_record(**item, recorded_by=user, students=students)
+            evidence, created = self.record_one(**item, recorded_by=user, students=students)
         except DjangoValidationError as invalid:
             raise serializers.ValidationError(api_errors(invalid.message_dict)) from None
         return Response(

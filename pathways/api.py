@@ -47,6 +47,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from mastery import api as mastery_api
 from profiles import access
 from profiles.api import ID_PATTERN, current_user, int_filter_parameter, int_param, path_id
 from profiles.models import LearnerProfile, Section, User
@@ -56,6 +57,7 @@ from .models import Activity, ChoiceLimits, LearningPath, PacingAlert, PacingSta
 from .services import (
     alert_acknowledge,
     alert_resolve,
+    evidence_record_and_update,
     path_dates_set,
     path_generate,
     path_step_add,
@@ -994,3 +996,14 @@ class PacingAlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str) -> Response:
         return self._act(request, alert_resolve, AlertResolveInputSerializer)
+
+
+# --- evidence, folded into mastery and the path at once ----------------------------------------------
+
+
+class EvidenceViewSet(mastery_api.EvidenceViewSet):
+    """mastery's evidence API, registered in its place: one recorded observation also recomputes that
+    student's mastery of the competency and their path's step states before the answer (a teacher sees
+    the change at once). Bulk batches, from other systems, are folded in by the nightly pipeline."""
+
+    record_one = staticmethod(evidence_record_and_update)

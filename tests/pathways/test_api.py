@@ -1045,3 +1045,37 @@ def test_staff_acknowledge_with_an_optional_note_and_resolve_with_a_required_one
             400,
             {"alert": ["This alert is resolved already."]},
         )
+
+
+# --- evidence recorded through the API updates mastery and the path at once ------------------------------
+
+
+def test_one_recorded_observation_updates_the_mastery_state_and_the_path_steps_at_once(world, data):
+    """A4 right three times (BKT defaults): in progress after the first, mastered after the third, and A5,
+    which waited only for A4, is ready; nothing waits for the night."""
+
+    def record(n: int) -> Any:
+        body = {
+            "student": world.s_a1_1.pk,
+            "competency": data.c["A4"].pk,
+            "observed_at": f"2026-11-0{n}T10:00:00",
+            "score": 1.0,
+            "source": "exit-ticket",
+            "external_id": f"a4-{n}",
+        }
+        return post(world.t_a1, "evidence-list", body)
+
+    def states() -> tuple[str, str, str]:
+        mastery = MasteryState.objects.get(student=world.s_a1_1, competency=data.c["A4"]).status
+        return mastery, data.step("A4").state, data.step("A5").state
+
+    assert (data.step("A4").state, data.step("A5").state) == ("ready", "locked")
+    assert record(2).status_code == 201
+    assert states() == ("in_progress", "in_progress", "locked")
+    assert record(3).status_code == 201
+    assert record(4).status_code == 201
+    assert states() == ("mastered", "mastered", "ready")
+    again = record(4)  # the same (source, external id): nothing new, nothing recomputed
+    assert again.status_code == 200
+    assert states() == ("mastered", "mastered", "ready")
+    assert MasteryState.objects.get(student=world.s_a1_1, competency=data.c["A4"]).evidence_count == 3
