@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from mastery.models import Competency, Evidence, Framework, MasteryPolicy, MasteryState
 from monitoring import pipeline, services, tasks
-from monitoring.management.commands.run_nightly import weekday_nights
+from monitoring.management.commands.run_nightly import school_nights
 from monitoring.models import JobChunk, JobRun
 from pathways.models import AlertCondition, LearningPath, PacingAlert, PathStep
 from pathways.services import paths_night
@@ -704,8 +704,9 @@ def test_alerts_open_on_the_second_school_day_and_a_rerun_leaves_the_alert_table
     assert alert_rows() == before
 
 
-def test_nights_runs_the_last_weekday_nights_oldest_first(full_night: Night):
-    """`make run` runs two nights so the demo has alerts: Friday 20 and Monday 23 November here."""
+def test_nights_runs_the_last_school_nights_oldest_first(full_night: Night):
+    """`make run` runs two nights so the demo has alerts: Friday 20 and Monday 23 November here (the world's
+    term has no holidays then; holidays are stepped over, see the next test)."""
     out = StringIO()
     call_command("run_nightly", "--date", "2026-11-23", "--nights", "2", stdout=out)
     reports = [json.loads(line) for line in out.getvalue().strip().splitlines()]
@@ -718,13 +719,13 @@ def test_nights_runs_the_last_weekday_nights_oldest_first(full_night: Night):
     assert PacingAlert.objects.filter(status="open").count() == 5
 
 
-def test_weekday_nights_step_over_weekends():
-    assert weekday_nights(datetime.date(2026, 11, 23), 3) == [
+def test_school_nights_step_over_weekends():
+    assert school_nights(datetime.date(2026, 11, 23), 3) == [
         datetime.date(2026, 11, 19),
         datetime.date(2026, 11, 20),
         datetime.date(2026, 11, 23),
     ]
-    assert weekday_nights(datetime.date(2026, 11, 22), 1) == [datetime.date(2026, 11, 20)]  # a Sunday
+    assert school_nights(datetime.date(2026, 11, 22), 1) == [datetime.date(2026, 11, 20)]  # a Sunday
 
 
 def test_nights_below_one_is_refused(night: Night):

@@ -10,25 +10,36 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Collection
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from monitoring import pipeline
-from profiles.models import School
+from profiles.models import Holiday, School
 
 
-def weekday_nights(last: datetime.date, count: int) -> list[datetime.date]:
-    """The `count` most recent weekdays up to `last`, oldest first (a holiday among them is evaluated as of
-    the school day before it, as any night is)."""
+def school_nights(last: datetime.date, count: int, holidays: Collection[datetime.date] = ()) -> list[datetime.date]:
+    """The `count` most recent school days up to `last` (weekdays that are not holidays), oldest first.
+    Alerts open on the second of two consecutive school-day nights, so a holiday must be stepped over,
+    not counted (a night on a holiday is evaluated as of the school day before it)."""
     nights: list[datetime.date] = []
     day = last
     while len(nights) < count:
-        if day.weekday() < 5:
+        if day.weekday() < 5 and day not in holidays:
             nights.append(day)
         day -= datetime.timedelta(days=1)
     return nights[::-1]
+
+
+def recent_holidays(last: datetime.date) -> set[datetime.date]:
+    """Holidays of any school's terms in the year up to `last` (the demo's schools share theirs)."""
+    return set(
+        Holiday.objects.filter(date__lte=last, date__gt=last - datetime.timedelta(days=365)).values_list(
+            "date", flat=True
+        )
+    )
 
 
 def _date(value: str) -> datetime.date:
@@ -51,7 +62,7 @@ class Command(BaseCommand):
             "--nights",
             type=int,
             default=1,
-            help="Run the last N weekday nights up to --date, oldest first (alerts open on the second "
+            help="Run the last N school-day nights up to --date, oldest first (alerts open on the second "
             "consecutive night; `make run` uses 2 so the demo has them). Default 1.",
         )
         parser.add_argument(
@@ -71,7 +82,12 @@ class Command(BaseCommand):
         if options["nights"] < 1:
             raise CommandError(f"--nights must be 1 or more, got {options['nights']}.")
         # One JSON line per night; the last line is the night of --date (or the weekday before it).
-        for night in weekday_nights(run_date, options["nights"]) if options["nights"] > 1 else [run_date]:
+        nights = (
+            school_nights(run_date, options["nights"], recent_holidays(run_date))
+            if options["nights"] > 1
+            else [run_date]
+        )
+        for night in nights:
             report = pipeline.night_run(
                 run_date=night, school_ids=school_ids, full=options["full"], wait_seconds=options["wait"]
             )
