@@ -50,7 +50,9 @@ def path_conditions(path: PathFacts, facts: NightFacts, figures: rules.Pacing) -
     for day in days:
         by_competency.setdefault(day.competency_id, []).append(day)
     for step in active:
-        own = by_competency.get(step.competency_id)
+        # Only this term's work counts: a gap left from an earlier year (evidence before the path starts)
+        # is a gap-filling step on the path, not a student stuck on it now.
+        own = [d for d in by_competency.get(step.competency_id, []) if d.day >= path.start_date]
         if not own or step.competency_id in mastered.on:
             continue
         first = own[0].day

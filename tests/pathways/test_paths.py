@@ -8,7 +8,8 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from mastery.models import Competency, Framework, MasteryState, Prerequisite
+from mastery.models import Competency, Evidence, Framework, MasteryState, Prerequisite
+from mastery.services import mastery_recompute
 from pathways import selectors
 from pathways.models import AlertCondition, LearningPath, PacingAlert, PathStep
 from pathways.services import (
@@ -305,3 +306,38 @@ def test_an_alert_opens_after_two_school_days_resolves_after_two_clear_and_teach
     # The condition still holds, but the alert a teacher resolved is not raised again the next night.
     alerts_evaluate(student_ids=[student], on=D(2026, 11, 6))
     assert PacingAlert.objects.filter(kind="behind_pace").count() == 1
+
+
+def noon(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC)
+
+
+def test_stuck_counts_this_terms_work_only_not_a_gap_left_from_last_year(graph: Graph, path: LearningPath):
+    """Six wrong answers on A4 last June leave a gap (a gap-filling step), not a stuck alert; six wrong
+    answers this term over ten school days are stuck."""
+    student = graph.student
+    for n in range(6):
+        Evidence.objects.create(
+            student=student, competency=graph.c["A4"], kind="score", score=0.0, observed_at=noon(D(2026, 6, 1 + n))
+        )
+    mastery_recompute(pairs=[(student.pk, graph.c["A4"].pk)])
+    for night in (D(2026, 11, 2), D(2026, 11, 3)):
+        alerts_evaluate(student_ids=[student.pk], on=night)
+    assert not PacingAlert.objects.filter(kind="stuck").exists()
+
+    for n in range(6):
+        Evidence.objects.create(
+            student=student, competency=graph.c["A4"], kind="score", score=0.0, observed_at=noon(D(2026, 10, 1 + 2 * n))
+        )
+    mastery_recompute(pairs=[(student.pk, graph.c["A4"].pk)])
+    for night in (D(2026, 11, 4), D(2026, 11, 5)):
+        alerts_evaluate(student_ids=[student.pk], on=night)
+    stuck = PacingAlert.objects.get(kind="stuck")
+    assert (stuck.competency_id, stuck.opened_on) == (graph.c["A4"].pk, D(2026, 11, 5))
+    assert stuck.numbers == {
+        "first_evidence_on": "2026-10-01",
+        "school_days_in_progress": 25,  # (1 October, 5 November]: 25 weekdays
+        "evidence_count": 6,
+        "scored_responses": 6,
+        "mastered": False,
+    }
