@@ -22,7 +22,8 @@ from itertools import count
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from mastery.models import Competency, Evidence, Framework, MasteryMethod, MasteryPolicy, Prerequisite
 from profiles.models import (
@@ -1609,25 +1610,34 @@ def _insert_framework(plan: DemoPlan) -> dict[str, int]:
     return ids
 
 
+# COPY rather than bulk_create: the demo's ~220,000 evidence rows load in a few seconds instead of ~25.
+_EVIDENCE_COPY = (
+    f"COPY {Evidence._meta.db_table} (student_id, competency_id, kind, observed_at, score, rating, source, "
+    "external_id, recorded_by_id, note, raw, created_at) FROM STDIN"
+)
+
+
 def _insert_evidence(plan: DemoPlan, users: dict[int, int], competencies: dict[str, int]) -> None:
-    Evidence.objects.bulk_create(
-        (
-            Evidence(
-                student_id=users[e.student],
-                competency_id=competencies[e.competency],
-                kind=e.kind,
-                observed_at=e.observed_at,
-                score=e.score,
-                rating=e.rating,
-                source=e.source,
-                external_id=e.external_id,
-                recorded_by_id=users[e.recorded_by] if e.recorded_by is not None else None,
-                raw={},
+    now = timezone.now()
+    with connection.cursor() as cursor, cursor.cursor.copy(_EVIDENCE_COPY) as copy:
+        for e in plan.evidence:
+            recorded_by = users[e.recorded_by] if e.recorded_by is not None else None
+            copy.write_row(
+                (
+                    users[e.student],
+                    competencies[e.competency],
+                    e.kind,
+                    e.observed_at,
+                    e.score,
+                    e.rating,
+                    e.source,
+                    e.external_id,
+                    recorded_by,
+                    "",
+                    "{}",
+                    now,
+                )
             )
-            for e in plan.evidence
-        ),
-        batch_size=BATCH_SIZE,
-    )
 
 
 # --- Reading back for the command's report --------------------------------------------------------
