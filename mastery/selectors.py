@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection, models
 from django.db.models import Exists, OuterRef, QuerySet
 
-from profiles.models import Enrollment, Section, User
+from profiles.models import Enrollment, LearnerProfile, Section, User
 
 from . import rules
 from .models import (
@@ -93,14 +93,38 @@ def mastery_bkt_params(
     return rules.BKTParams.from_mapping(per_competency, own) if per_competency else own
 
 
+# The evidence recorded since a cut-off is read first, as a range at the end of evidence_created_idx (the
+# new rows only), and only then matched to the school's students. MATERIALIZED keeps the planner from the
+# other way round, which it prefers: every evidence row of each of the school's students, all their
+# history, read to check created_at; that made a night's planning grow with the evidence stored instead
+# of with the new evidence (bench/nightly.py).
+_NEW_PAIRS_SQL = """
+WITH new AS MATERIALIZED (SELECT student_id, competency_id FROM {evidence} WHERE created_at > %(since)s)
+SELECT DISTINCT new.student_id, new.competency_id FROM new {school_join}
+ORDER BY new.student_id, new.competency_id
+"""
+_NEW_PAIRS_SCHOOL_JOIN = "JOIN {profiles} p ON p.{student} = new.student_id AND p.{school} = %(school)s"
+
+
 def mastery_pairs_with_new_evidence(*, school_id: int | None, since: datetime | None) -> list[tuple[int, int]]:
     """Distinct (student id, competency id) pairs with evidence recorded (created_at) after `since`, or every
     pair with evidence when `since` is None; students of one school (LearnerProfile.school). One query."""
+    if since is not None:
+        school_join = ""
+        if school_id is not None:
+            profile = LearnerProfile._meta
+            school_join = _NEW_PAIRS_SCHOOL_JOIN.format(
+                profiles=profile.db_table, student=profile.pk.column, school=profile.get_field("school").column
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _NEW_PAIRS_SQL.format(evidence=Evidence._meta.db_table, school_join=school_join),
+                {"since": since, "school": school_id},
+            )
+            return [(student_id, competency_id) for student_id, competency_id in cursor.fetchall()]
     evidence = Evidence.objects.all()
     if school_id is not None:
         evidence = evidence.filter(student__learner_profile__school_id=school_id)
-    if since is not None:
-        evidence = evidence.filter(created_at__gt=since)
     pairs = evidence.order_by("student_id", "competency_id").values_list("student_id", "competency_id").distinct()
     return [(student_id, competency_id) for student_id, competency_id in pairs]
 
@@ -286,11 +310,36 @@ def _cell(competency: Competency, row: tuple | None, *, ready: bool = False) -> 
     return StatusCell(competency, override_status or status, override_status is not None, estimate, method, ready)
 
 
+# Plain SQL: a section's grid reads 7,000 states (35 students × 200 competencies), which the ORM's row handling
+# would take several times longer to turn into tuples.
+_STATE_ROWS_SQL = """
+SELECT s.student_id, s.competency_id, s.status, s.override_status, s.estimate, p.method
+FROM mastery_masterystate s LEFT JOIN mastery_masterypolicy p ON p.id = s.policy_id
+WHERE s.student_id = ANY(%s::bigint[]) AND s.competency_id = ANY(%s::bigint[])
+"""
+
+
+_GRID_STATE_ROWS_SQL = """
+SELECT s.student_id, s.competency_id, s.status, s.override_status
+FROM mastery_masterystate s
+WHERE s.student_id = ANY(%s::bigint[]) AND s.competency_id = ANY(%s::bigint[])
+"""
+
+
+def _grid_state_rows(
+    student_ids: list[int], competency_ids: list[int]
+) -> dict[tuple[int, int], tuple[str, str | None]]:
+    """(student, competency) → (status, override status) of the stored states: what a grid cell shows."""
+    with connection.cursor() as cursor:
+        cursor.execute(_GRID_STATE_ROWS_SQL, [student_ids, competency_ids])
+        return {(student, competency): (status, override) for student, competency, status, override in cursor}
+
+
 def _state_rows(student_ids: list[int], competency_ids: list[int]) -> dict[tuple[int, int], tuple]:
-    rows = MasteryState.objects.filter(student_id__in=student_ids, competency_id__in=competency_ids).values_list(
-        "student_id", "competency_id", "status", "override_status", "estimate", "policy__method"
-    )
-    return {(student, competency): tuple(rest) for student, competency, *rest in rows}
+    """(student, competency) → (status, override status, estimate, policy method) of the stored states."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STATE_ROWS_SQL, [student_ids, competency_ids])
+        return {(row[0], row[1]): row[2:] for row in cursor.fetchall()}
 
 
 def _assessable(framework: Framework) -> QuerySet[Competency]:
@@ -363,7 +412,8 @@ def mastery_grid(
     the assessable, non-deprecated competencies of one framework and grade (default: the framework covering
     the section's grade, at that grade), optionally of one strand. A grade outside the framework and a strand
     not among its strands fall back to all; an unknown framework raises Framework.DoesNotExist.
-    Four queries whatever the number of students: frameworks, competencies, enrollments, states.
+    Four queries whatever the number of students: frameworks, competencies, enrollments, states. The cells
+    carry the effective status and whether it is overridden (no estimate).
     """
     frameworks = list(Framework.objects.order_by("subject", "name", "pk"))
     framework = _choose_framework(frameworks, framework_id, grade=section.grade_level, subject=section.subject)
@@ -385,12 +435,30 @@ def mastery_grid(
         .order_by("user__last_name", "user__first_name", "user_id")
     )
     students = [e.user for e in enrollments if getattr(e, "seen")]  # noqa: B009
-    states = _state_rows([s.pk for s in students], [c.pk for c in competencies]) if students and competencies else {}
-    rows = [GridRow(student, [_cell(c, states.get((student.pk, c.pk))) for c in competencies]) for student in students]
-    columns = [
-        GridColumn(c, sum(1 for row in rows if row.cells[i].status == MasteryStatus.MASTERED))
-        for i, c in enumerate(competencies)
-    ]
+    student_ids = [s.pk for s in students]
+    competency_ids = [c.pk for c in competencies]
+    states = _grid_state_rows(student_ids, competency_ids) if students and competencies else {}
+    # 7,000 cells for 35 students × 200 competencies. A grid cell is its status and whether it is overridden (no
+    # estimate: the grid does not show one), so each column needs at most eight distinct cells, made once.
+    made: dict[tuple[int, str, str | None], StatusCell] = {}
+    not_started = MasteryStatus.NOT_STARTED
+    rows = []
+    mastered = [0] * len(competencies)
+    for student_id, student in zip(student_ids, students, strict=True):
+        cells = []
+        for competency_id, competency in zip(competency_ids, competencies, strict=True):
+            status, override = states.get((student_id, competency_id), (not_started, None))
+            cell = made.get((competency_id, status, override))
+            if cell is None:
+                cell = made[(competency_id, status, override)] = StatusCell(
+                    competency, override or status, override is not None
+                )
+            cells.append(cell)
+        for i, cell in enumerate(cells):
+            if cell.status == MasteryStatus.MASTERED:
+                mastered[i] += 1
+        rows.append(GridRow(student, cells))
+    columns = [GridColumn(c, count) for c, count in zip(competencies, mastered, strict=True)]
     return MasteryGrid(section, frameworks, framework, grades, grade, strands, strand, columns, rows, len(enrollments))
 
 
@@ -495,4 +563,38 @@ def evidence_responses_for_fit(*, framework_id: int) -> models.QuerySet[Evidence
         )
         .order_by("competency_id", "student_id", "observed_at", "id")
         .values_list("student_id", "competency_id", "correct")
+    )
+
+
+# --- a student's evidence, newest first (the learner profile's timeline) ------------------------------------
+
+EVIDENCE_TIMELINE_PAGE = 20
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    items: list[Evidence]  # with competency and recorded_by loaded
+    page: int
+    has_more: bool
+
+
+def evidence_timeline(*, student_id: int, page: int = 1, per_page: int = EVIDENCE_TIMELINE_PAGE) -> TimelinePage:
+    """One page of a student's evidence, newest observation first (then newest row), each with its competency
+    and who recorded it. One query (a row more than the page, to know whether another page follows)."""
+    page = max(page, 1)
+    start = (page - 1) * per_page
+    rows = list(
+        Evidence.objects.filter(student_id=student_id)
+        .select_related("competency", "recorded_by")
+        .order_by("-observed_at", "-id")[start : start + per_page + 1]
+    )
+    return TimelinePage(rows[:per_page], page, len(rows) > per_page)
+
+
+def student_overrides(*, student_id: int) -> QuerySet[MasteryState]:
+    """The student's states a teacher has overridden, newest override first, with competency and author."""
+    return (
+        MasteryState.objects.filter(student_id=student_id, override_status__isnull=False)
+        .select_related("competency", "override_by")
+        .order_by("-override_at", "-pk")
     )

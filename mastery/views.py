@@ -7,6 +7,7 @@ Unknown and forbidden records both answer 404; a record the user sees but may no
 
 from __future__ import annotations
 
+import csv
 import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,13 +20,14 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
+from django.utils.text import slugify
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from profiles import access
 from profiles.models import LearnerProfile, Role, User
 
-from . import selectors, services
+from . import grid_page, selectors, services
 from .forms import MasteryOverrideForm
 from .models import Competency, Evidence, Framework, MasteryStatus
 
@@ -181,20 +183,42 @@ def estimate_chart(trajectory: Sequence[tuple[datetime.datetime, float]], *, met
 @require_GET
 @login_required
 def mastery_grid(request: HttpRequest, section_id: int) -> HttpResponse:
+    """The section's grid. `?rate=<competency id>` opens the ratings mode on that column (staff who record
+    evidence); an htmx request gets the grid fragment only (mastery/_grid.html)."""
     user = _viewer(request)
     _require_staff(user)
     section = access.get_section_or_404(user, section_id)
-    try:
-        grid = selectors.mastery_grid(
-            section=section,
-            visible_students=access.visible_students(user),
-            framework_id=_int_param(request, "framework"),
-            grade=_int_param(request, "grade"),
-            strand_id=_int_param(request, "strand"),
-        )
-    except Framework.DoesNotExist:
-        raise Http404("No such framework.") from None
-    return _page(request, "mastery/grid.html", {"section": section, "grid": grid})
+    grid = grid_page.load_grid(
+        section=section,
+        visible_students=access.visible_students(user),
+        filters=grid_page.GridFilters.from_params(request.GET),
+    )
+    context = grid_page.fragment_context(
+        section=section, grid=grid, can_rate=access.can_record_evidence(user), rate_id=_int_param(request, "rate")
+    )
+    if getattr(request, "htmx", False):
+        return render(request, "mastery/_grid.html", context)
+    return _page(request, "mastery/grid.html", context)
+
+
+@require_GET
+@login_required
+def mastery_grid_export(request: HttpRequest, section_id: int) -> HttpResponse:
+    """The grid as CSV: the same rows, columns and cells as the page for the same filters."""
+    user = _viewer(request)
+    _require_staff(user)
+    section = access.get_section_or_404(user, section_id)
+    grid = grid_page.load_grid(
+        section=section,
+        visible_students=access.visible_students(user),
+        filters=grid_page.GridFilters.from_params(request.GET),
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = slugify(f"{section.code} mastery {grid.framework.name if grid.framework else ''} grade {grid.grade}")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    response.write("\ufeff")  # so that spreadsheet programs read the names as UTF-8
+    csv.writer(response).writerows(grid_page.export_rows(grid))
+    return response
 
 
 # --- a student's map and its summary --------------------------------------------------------------------
@@ -223,7 +247,44 @@ def mastery_summary(request: HttpRequest, student_id: int) -> HttpResponse:
     """The learner profile page's mastery card, loaded with htmx (the page links to the map without JS)."""
     profile = access.get_learner_profile_or_404(request.user, student_id)
     counts = selectors.student_mastery_counts(student_id=profile.pk, ready_ids=_ready_ids(profile.pk))
-    return render(request, "mastery/_summary.html", {"student": profile.user, "counts": counts})
+    overrides = list(selectors.student_overrides(student_id=profile.pk)[:10])
+    context = {"student": profile.user, "counts": counts, "overrides": overrides}
+    return render(request, "mastery/_summary.html", context)
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    evidence: Evidence
+    kind_label: str
+    value: str
+    recorded_by: str | None
+
+
+def _timeline_rows(items: Sequence[Evidence]) -> list[TimelineRow]:
+    return [
+        TimelineRow(
+            e,
+            Evidence.Kind(e.kind).label,
+            _evidence_value({"kind": e.kind, "score": e.score, "rating": e.rating}),
+            None if e.recorded_by is None else (e.recorded_by.get_full_name() or e.recorded_by.username),
+        )
+        for e in items
+    ]
+
+
+@require_GET
+@login_required
+def evidence_timeline(request: HttpRequest, student_id: int) -> HttpResponse:
+    """Every piece of evidence about the student, newest first, with its source, kind, value and who recorded
+    it; `?page=N`. The learner profile page loads it with htmx (the first page into its card, "Show more"
+    appends the next); without JS it is a page of its own with links to older and newer evidence."""
+    profile = access.get_learner_profile_or_404(request.user, student_id)
+    page = selectors.evidence_timeline(student_id=profile.pk, page=_int_param(request, "page") or 1)
+    context = {"profile": profile, "student": profile.user, "page": page, "rows": _timeline_rows(page.items)}
+    if getattr(request, "htmx", False):
+        template = "mastery/_timeline.html" if page.page == 1 else "mastery/_timeline_items.html"
+        return render(request, template, context)
+    return _page(request, "mastery/timeline.html", context)
 
 
 # --- the explanation of one status, and the teacher's override -----------------------------------------

@@ -260,3 +260,71 @@ class AlertCondition(PlatformModel):
 
     def __str__(self) -> str:
         return f"{self.kind} of student {self.student_id}: {'holds' if self.holding else 'clear'} x{self.streak}"
+
+
+# --- small-group sessions (the teacher's workspace) ------------------------------------------------------
+
+
+class SmallGroupSession(PlatformModel):
+    """A small-group session a teacher plans for some students of one section on one competency, often from
+    a suggestion (pathways/workspace_selectors.py). After the session the teacher records one 1-4 rating
+    per student; each becomes Evidence (source "small-group", external id "session-<id>-<student id>")."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        DONE = "done", "Done: ratings recorded"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Origin(models.TextChoices):
+        STUCK = "stuck", "Stuck on the same competency"
+        READY = "ready", "Ready for the same next competency"
+        HELD_BACK = "held_back", "Held back from the same grade-level competency"
+        TEACHER = "teacher", "Chosen by the teacher"
+
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="small_group_sessions")
+    competency = models.ForeignKey(Competency, on_delete=models.PROTECT, related_name="+")
+    planned_for = models.DateField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.TEACHER)
+    why = models.TextField(blank=True, help_text="Why these students are together (the suggestion's sentence).")
+    note = models.TextField(blank=True)
+    materials = models.ManyToManyField(Activity, blank=True, related_name="small_group_sessions")
+    created_at = models.DateTimeField(auto_now_add=True)
+    rated_at = models.DateTimeField(null=True, blank=True, help_text="When ratings were last recorded.")
+
+    class Meta:
+        ordering = ["planned_for", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["planned", "done", "cancelled"]), name="small_group_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(origin__in=["stuck", "ready", "held_back", "teacher"]), name="small_group_origin_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | Q(rated_at__isnull=False), name="small_group_done_has_ratings"
+            ),
+        ]
+        indexes = [models.Index(fields=["section", "status", "planned_for"], name="small_group_section_idx")]
+
+    def __str__(self) -> str:
+        return f"Small-group session #{self.pk}"
+
+
+class SmallGroupMember(PlatformModel):
+    """A student in a small-group session (once each)."""
+
+    session = models.ForeignKey(SmallGroupSession, on_delete=models.CASCADE, related_name="members")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["session", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "student"], name="small_group_member_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Student {self.student_id} in session #{self.session_id}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import ratings_views, today_views, views
 
 urlpatterns = [
     # A student's path: the student chooses; staff steer.
@@ -23,6 +23,23 @@ urlpatterns = [
     # A section's limits on choice, and its students' pending choices.
     path("sections/<int:section_id>/choices/", views.section_choices, name="section-choices"),
     path("sections/<int:section_id>/choice-limits/", views.section_choice_limits, name="section-choice-limits"),
+    # Teacher workspace: fast evidence from the mastery grid; the learner profile's alerts card (staff only).
+    path("sections/<int:section_id>/mastery/ratings/", ratings_views.section_ratings, name="section-ratings"),
+    path("students/<int:student_id>/alerts/", ratings_views.student_alerts, name="student-alerts"),
+    # Teacher workspace: Today and groups. Today is the teacher's home (ranked alerts to act on, suggested small
+    # groups, planned sessions, rosters); a small-group session is planned from a suggestion and its ratings become
+    # evidence.
+    path("teacher/", today_views.today, name="teacher-home"),
+    path(
+        "teacher/alerts/<int:alert_id>/acknowledge/",
+        today_views.today_alert_acknowledge,
+        name="today-alert-acknowledge",
+    ),
+    path("teacher/alerts/<int:alert_id>/resolve/", today_views.today_alert_resolve, name="today-alert-resolve"),
+    path("sections/<int:section_id>/small-groups/new/", today_views.small_group_plan, name="small-group-plan"),
+    path("small-groups/<int:session_id>/", today_views.small_group_session, name="small-group-session"),
+    path("small-groups/<int:session_id>/ratings/", today_views.small_group_ratings, name="small-group-ratings"),
+    path("small-groups/<int:session_id>/cancel/", today_views.small_group_cancel, name="small-group-cancel"),
     # The activity library and its review.
     path("activities/", views.activity_list, name="activity-list"),
     path("activities/new/", views.activity_create, name="activity-create"),

@@ -347,3 +347,35 @@ def can_edit_path(user: AnyUser, profile: LearnerProfile) -> bool:
     """Regenerating, adding, removing, reordering, pinning or skipping path steps and setting the path's
     dates: staff who see the student (students choose among their steps; they do not edit the path)."""
     return can_edit_learner_profile(user, profile)
+
+
+# --- the teacher's workspace: Today and small groups (pathways) --------------------------------------
+# Appended with the teacher's Today page: a teacher's alerts are those of the students actively enrolled
+# in the sections they actively teach (a teacher who is also a principal still sees only their classes
+# there), and a teacher plans small groups and records their ratings for the sections they teach.
+
+
+def workspace_sections(user: AnyUser) -> QuerySet[Section]:
+    """Sections whose small groups the user plans and rates: those they actively teach (teachers only; a
+    principal or district admin sees the section but leaves its small groups to its teachers)."""
+    if not isinstance(user, User) or Role.TEACHER not in user_roles(user):
+        return Section.objects.none()
+    return Section.objects.filter(pk__in=_taught_section_ids(user))
+
+
+def workspace_students(user: AnyUser) -> QuerySet[LearnerProfile]:
+    """Students on the user's Today page: actively enrolled in a section the user actively teaches, and
+    among those whose alerts the user sees (alert_students)."""
+    if not isinstance(user, User) or Role.TEACHER not in user_roles(user):
+        return LearnerProfile.objects.none()
+    taught = Enrollment.objects.filter(
+        section__in=_taught_section_ids(user), role=Enrollment.Role.STUDENT, active=True
+    ).values("user_id")
+    return alert_students(user).filter(pk__in=taught)
+
+
+def get_workspace_section_or_404(user: AnyUser, section_id: int) -> Section:
+    try:
+        return workspace_sections(user).select_related("school", "term").get(pk=section_id)
+    except Section.DoesNotExist:
+        raise Http404("No such section.") from None

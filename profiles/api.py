@@ -340,7 +340,10 @@ class LearnerProfileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
             raise PermissionDenied("You may not edit this learner profile.")
         changes = LearnerProfileUpdateSerializer(data=request.data, partial=True)
         changes.is_valid(raise_exception=True)
-        profile = call_service(services.learner_profile_update, profile=profile, changes=changes.validated_data)
+        editor = request.user if isinstance(request.user, User) else None
+        profile = call_service(
+            services.learner_profile_update, profile=profile, changes=changes.validated_data, changed_by=editor
+        )
         return Response(LearnerProfileSerializer(profile).data)
 
 

@@ -236,6 +236,42 @@ class LearnerProfile(PlatformModel):
         return f"Learner profile of {self.user}"
 
 
+class LearnerProfileChange(PlatformModel):
+    """One change of one field of a learner profile: the value before and after, who changed it and when.
+    Written by the profile-edit service (profiles.services.learner_profile_update) for every field whose value
+    changed; never edited. Values are stored as the field holds them (a list of lines, or the notes' text)."""
+
+    class Field(models.TextChoices):
+        STRENGTHS = "strengths", "Strengths"
+        NEEDS = "needs", "Needs"
+        INTERESTS = "interests", "Interests"
+        MOTIVATIONS = "motivations", "Motivations"
+        ACCOMMODATIONS = "accommodations", "Accommodations"
+        NOTES = "notes", "Notes"
+
+    profile = models.ForeignKey(LearnerProfile, on_delete=models.CASCADE, related_name="changes")
+    field = models.CharField(max_length=20, choices=Field.choices)
+    old = models.JSONField(blank=True, default=list)
+    new = models.JSONField(blank=True, default=list)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(field__in=["strengths", "needs", "interests", "motivations", "accommodations", "notes"]),
+                name="learner_profile_change_field_known",
+            )
+        ]
+        indexes = [models.Index(fields=["profile", "-changed_at"], name="profile_change_profile_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()} of {self.profile_id} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
 class Demographics(PlatformModel):
     """Kept apart from the profile: shown only as aggregates to principals and district admins.
 

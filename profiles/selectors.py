@@ -8,7 +8,18 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from .models import District, Enrollment, Goal, Holiday, LearnerProfile, School, Section, Term, User
+from .models import (
+    District,
+    Enrollment,
+    Goal,
+    Holiday,
+    LearnerProfile,
+    LearnerProfileChange,
+    School,
+    Section,
+    Term,
+    User,
+)
 
 
 def section_rosters(sections: QuerySet[Section]) -> QuerySet[Section]:
@@ -36,12 +47,36 @@ def schools_with_counts(schools: QuerySet[School]) -> QuerySet[School]:
     )
 
 
+PROFILE_HISTORY_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class ProfileChangeView:
+    change: LearnerProfileChange
+    added: list[str]  # lines added (list fields)
+    removed: list[str]  # lines removed (list fields)
+
+
+def _change_view(change: LearnerProfileChange) -> ProfileChangeView:
+    if isinstance(change.old, list) and isinstance(change.new, list):
+        old, new = [str(line) for line in change.old], [str(line) for line in change.new]
+        return ProfileChangeView(change, [x for x in new if x not in old], [x for x in old if x not in new])
+    return ProfileChangeView(change, [], [])
+
+
+def learner_profile_history(profile: LearnerProfile, *, limit: int = PROFILE_HISTORY_SHOWN) -> list[ProfileChangeView]:
+    """The latest changes of the profile's fields, newest first, with who made them. One query."""
+    changes = profile.changes.select_related("changed_by").order_by("-changed_at", "-id")[:limit]
+    return [_change_view(change) for change in changes]
+
+
 def learner_profile_detail(profile: LearnerProfile) -> dict:
-    """What the learner-profile page shows about one student: profile, goals, sections."""
+    """What the learner-profile page shows about one student: profile, goals, sections, the profile's history."""
     student: User = profile.user
     return {
         "profile": profile,
         "student": student,
+        "history": learner_profile_history(profile),
         "goals": list(student.goals.select_related("set_with").order_by("status", "target_date")),
         "sections": list(
             Section.objects.filter(

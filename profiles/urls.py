@@ -8,7 +8,7 @@ urlpatterns = [
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
     path("", views.home, name="home"),
-    path("teacher/", views.teacher_home, name="teacher-home"),
+    # "teacher-home" (teacher/) is the Today page, in pathways/urls.py.
     path("children/", views.guardian_home, name="guardian-home"),
     path("district/", views.district_home, name="district-home"),
     path("schools/", views.school_list, name="school-list"),

@@ -145,14 +145,8 @@ def home(request: HttpRequest) -> HttpResponse:
     return _page(request, "profiles/no_role.html", {"role": role})
 
 
-@require_GET
-@login_required
-def teacher_home(request: HttpRequest) -> HttpResponse:
-    user = _viewer(request)
-    _require_role(user, Role.TEACHER)
-    sections = selectors.sections_taught_by(user, access.visible_sections(user))
-    rosters = selectors.rosters(sections, visible_students=access.visible_students(user))
-    return _page(request, "profiles/teacher_home.html", {"rosters": rosters})
+# The teacher's home ("teacher-home") is the Today page: pathways.today_views.today (alerts, small groups and
+# these rosters).
 
 
 @require_GET
@@ -219,6 +213,8 @@ def student_profile(request: HttpRequest, student_id: int) -> HttpResponse:
         **selectors.learner_profile_detail(profile),
         "can_edit": access.can_edit_learner_profile(request.user, profile),
         "can_manage_goals": access.can_manage_goals(request.user, profile),
+        # Pacing alerts are written for teachers: their card is on the page for staff who see the student only.
+        "sees_alerts": access.alert_students(request.user).filter(pk=profile.pk).exists(),
     }
     return _page(request, "profiles/student_profile.html", context)
 
@@ -231,7 +227,8 @@ def student_profile_edit(request: HttpRequest, student_id: int) -> HttpResponse:
         form = LearnerProfileForm(initial=LearnerProfileForm.initial_from(profile))
     else:
         form = LearnerProfileForm(request.POST)
-        if _save(form, lambda data: services.learner_profile_update(profile=profile, changes=data)):
+        editor = _viewer(request)
+        if _save(form, lambda data: services.learner_profile_update(profile=profile, changes=data, changed_by=editor)):
             messages.success(request, "Learner profile saved.")
             return HttpResponseRedirect(_profile_url(profile.pk))
     return _form_page(request, "profiles/student_profile_form.html", {"profile": profile}, form)

@@ -148,6 +148,21 @@ def pathways_api_subjects(world: World) -> dict[str, int]:
     return {"path": path.pk, "step": step.pk, "choice": choice.pk, "activity": activity.pk, "alert": alert.pk}
 
 
+def small_group_session(world: World) -> dict:
+    """A small-group session of section A1 with the subject in it (made on first use)."""
+    from pathways.models import SmallGroupMember, SmallGroupSession
+
+    pair = mastery_pair(world)
+    session, _ = SmallGroupSession.objects.get_or_create(
+        section=world.sections["A1"],
+        competency_id=pair["competency_id"],
+        planned_for=datetime.date(2026, 11, 16),
+        defaults={"created_by": world.users["t_a1"]},
+    )
+    SmallGroupMember.objects.get_or_create(session=session, student_id=pair["student_id"])
+    return {"session_id": session.pk}
+
+
 ROUTES: dict[str, Row] = {
     # HTML pages
     "login": Row(lambda user: 200 if user == ANONYMOUS else 302),  # signed in: on to their home
@@ -193,6 +208,22 @@ ROUTES: dict[str, Row] = {
     "activity-list": Row(page(STAFF)),
     "activity-create": Row(everyone(405)),
     "activity-review": Row(everyone(405), lambda w: {"activity_id": 1}),
+    # Teacher workspace: evidence, grid export, profile
+    # The grid's CSV is the grid (staff who see the section); ratings are POST only; the evidence timeline is
+    # seen by whoever sees the student; the profile's alerts card only by staff who see the student.
+    "section-ratings": Row(everyone(405), lambda w: {"section_id": w.sections["A1"].pk}),
+    "mastery-grid-export": Row(page(SEES_SECTION & STAFF), lambda w: {"section_id": w.sections["A1"].pk}),
+    "evidence-timeline": Row(page(SEES_STUDENT), student_id),
+    "student-alerts": Row(page(SEES_STUDENT & STAFF), student_id),
+    # Teacher workspace: Today and groups
+    # Today ("teacher-home", above) is every teacher's home; its alert actions are POST only. A section's small
+    # groups are planned and rated by the teachers of that section only (A1: t_a1); everyone else gets 404.
+    "today-alert-acknowledge": Row(everyone(405), lambda w: {"alert_id": 1}),
+    "today-alert-resolve": Row(everyone(405), lambda w: {"alert_id": 1}),
+    "small-group-plan": Row(page({"t_a1"}), lambda w: {"section_id": w.sections["A1"].pk}),
+    "small-group-session": Row(page({"t_a1"}), small_group_session),
+    "small-group-ratings": Row(everyone(405), lambda w: {"session_id": 1}),
+    "small-group-cancel": Row(everyone(405), lambda w: {"session_id": 1}),
     # API v1
     "api-v1:api-root": Row(api(SIGNED_IN)),
     "api-v1:token": Row(everyone(405)),  # POST only

@@ -14,6 +14,7 @@ from .night import paths_night
 from .pacing import pacing_compute
 from .paths import (
     evidence_record_and_update,
+    evidence_record_bulk_and_update,
     path_dates_set,
     path_generate,
     path_step_add,
@@ -31,6 +32,7 @@ __all__ = [
     "alert_resolve",
     "alerts_evaluate",
     "evidence_record_and_update",
+    "evidence_record_bulk_and_update",
     "pacing_compute",
     "path_dates_set",
     "path_generate",

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from mastery.models import Competency, Framework, MasteryState, MasteryStatus, Prerequisite
 from mastery.selectors import default_framework
-from mastery.services import evidence_record, mastery_recompute
+from mastery.services import evidence_record, evidence_record_bulk, mastery_recompute
 from pathways import rules
 from pathways.models import LearningPath, PathStep
 from profiles.models import LearnerProfile, Term, User
@@ -431,6 +431,27 @@ def evidence_record_and_update(**evidence: Any) -> tuple[Any, bool]:
         mastery_recompute(pairs=[(stored.student_id, stored.competency_id)])
         path_sync_states(student_ids=[stored.student_id])
     return stored, created
+
+
+@transaction.atomic
+def evidence_record_bulk_and_update(
+    *, items: Sequence[Mapping[str, Any]], recorded_by: Any = None, students: Any = None
+) -> tuple[list[Any], int]:
+    """Record a batch (mastery.services.evidence_record_bulk's arguments), then at once recompute mastery
+    of the pairs that got new evidence and update those students' path states (a teacher's ratings from
+    the grid or a small group). Returns the per-item results and the number of path steps changed."""
+    results = evidence_record_bulk(items=items, recorded_by=recorded_by, students=students)
+    pairs = sorted(
+        {
+            (int(item["student_id"]), int(item["competency_id"]))
+            for item, result in zip(items, results, strict=True)
+            if result.created
+        }
+    )
+    if not pairs:
+        return results, 0
+    mastery_recompute(pairs=pairs)
+    return results, path_sync_states(student_ids=sorted({student_id for student_id, _ in pairs}))
 
 
 # --- teacher edits -------------------------------------------------------------------------------------

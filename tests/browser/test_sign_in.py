@@ -24,7 +24,8 @@ def sign_in(page, username: str, password: str = PASSWORD) -> None:
 def test_teacher_signs_in_sees_roster_and_opens_a_learner_profile(page, world, live_server, screenshot):
     sign_in(page, "t_a1")
     expect(page).to_have_url(f"{live_server.url}/teacher/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your classes")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Today")  # the teacher's home (pathways)
+    expect(page.get_by_role("heading", name="Your classes")).to_be_visible()
     expect(page.locator(".account__role")).to_have_text("Teacher")
     roster = page.get_by_role("table")
     expect(roster.get_by_role("rowheader")).to_have_text(["S s_a1_1", "S s_a1_2"])
