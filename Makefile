@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
+NODE_STAMP := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -31,9 +32,24 @@ $(RUNTIME_STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+$(DEV_STAMP): requirements.txt requirements-dev.txt $(NODE_STAMP) | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(RUNTIME_STAMP) $@
+
+# The npm dev dependencies (axe-core for the accessibility browser tests), exactly as package-lock.json pins
+# them; reinstalled when node_modules/ is missing or the lock file changes. Without npm the accessibility tests
+# skip, except in CI (CI=true), where that is an error.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	elif [ -n "$$CI" ]; then \
+		echo "error: npm is not installed; the accessibility tests need axe-core from npm." >&2; \
+		echo "Install Node.js and npm (Debian: apt-get install nodejs npm), then run make test again." >&2; \
+		exit 1; \
+	else \
+		echo "warning: npm is not installed, so the accessibility tests will be skipped." >&2; \
+		echo "Install Node.js and npm (Debian: apt-get install nodejs npm) to run them." >&2; \
+	fi
 
 # The database of DATABASE_URL (or the embedded one) exists and is migrated.
 db: $(RUNTIME_STAMP)
