@@ -7,10 +7,10 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
-AS_CSV = Path(settings.BASE_DIR).parent / "shared" / "data" / "as.csv"
+from tests.shared_data import shared_path
+
 AS_COLUMNS = ["--student-col", "user_id", "--competency-col", "skill_name", "--order-col", "order_id"]
 
 # Two students, each on a competency of their own, rows out of order. With 2 folds each fold's
@@ -87,11 +87,12 @@ def test_text_report(tmp_path):
 
 
 def test_real_response_log_default_and_forgetting():
-    standard = json.loads(run(str(AS_CSV), *AS_COLUMNS, "--seed", "42", "--json"))
+    as_csv = shared_path("data", "as.csv")
+    standard = json.loads(run(str(as_csv), *AS_COLUMNS, "--seed", "42", "--json"))
     assert (standard["responses"], standard["students"], standard["competencies"]) == (10791, 902, 2)
     assert standard["n_predictions"] == 10791
     assert (standard["auc"], standard["rmse"], standard["log_loss"]) == (0.636133, 0.419885, 0.535697)
-    forgetting = json.loads(run(str(AS_CSV), *AS_COLUMNS, "--seed", "42", "--forgetting", "--json"))
+    forgetting = json.loads(run(str(as_csv), *AS_COLUMNS, "--seed", "42", "--forgetting", "--json"))
     assert (forgetting["auc"], forgetting["rmse"], forgetting["log_loss"]) == (0.656737, 0.416942, 0.529221)
 
 
