@@ -22,25 +22,23 @@ import argparse
 import contextlib
 import datetime
 import math
-import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DATABASE = "plplatform_bench"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import AS_OF, bench_database_url, database_name, raw_connection, recreate_database, setup_django
+
 GRADES = range(3, 9)  # grades 3–8
 STUDENTS_PER_SCHOOL = 2500
 STUDENTS_PER_SECTION = 25
 STRANDS = ("Number", "Algebra", "Geometry", "Data")
 TERM_START = datetime.date(2026, 8, 24)
 TERM_END = datetime.date(2027, 6, 11)
-AS_OF = datetime.datetime(2026, 11, 20, tzinfo=datetime.UTC)  # every generated observation is before this
 OBSERVATIONS_PER_PAIR = 10  # typical; the last pairs of a student take the remainder
 SIMULATION = {"p_init": 0.2, "p_learn": 0.15, "p_guess": 0.2, "p_slip": 0.1}
 KIND_SHARES = {"score": 0.80, "rating": 0.15, "completion": 0.05}
@@ -50,59 +48,6 @@ PROGRESS_EVERY = 2_000_000  # evidence rows between progress lines
 
 
 # --- the database -------------------------------------------------------------------------------
-
-
-def bench_database_url(explicit: str | None = None) -> str:
-    """Where the bench district lives (see the module docstring); starts the embedded server if needed."""
-    if explicit:
-        return explicit
-    if os.environ.get("BENCH_DATABASE_URL"):
-        return os.environ["BENCH_DATABASE_URL"]
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        sys.path.insert(0, str(ROOT))
-        from plplatform.embedded_db import embedded_database_url
-
-        base = embedded_database_url(ROOT)
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
-
-
-def database_name(url: str) -> str:
-    from psycopg import conninfo
-
-    return str(conninfo.conninfo_to_dict(url).get("dbname") or "")
-
-
-def setup_django(url: str) -> None:
-    """Point Django at the bench database (before anything imports the settings) and set it up."""
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "plplatform.settings.dev"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-    from psycopg import conninfo, sql
-
-    name = database_name(url)
-    if "bench" not in name:
-        raise SystemExit(f"Refusing to drop {name!r}: --replace only drops databases whose name contains 'bench'.")
-    admin = conninfo.make_conninfo(url, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def raw_connection() -> Any:
-    """Django's psycopg connection to the bench database."""
-    from django.db import connection
-
-    connection.ensure_connection()
-    return connection.connection
 
 
 @contextlib.contextmanager

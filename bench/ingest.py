@@ -17,7 +17,6 @@ Prints one line per phase and, last, one JSON object with the figures. Target: â
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import multiprocessing
 import statistics
@@ -28,45 +27,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate_district import AS_OF, bench_database_url, database_name, setup_django
+from common import backend_cpu_seconds, bench_database_url, build_items, database_name, machine_load, setup_django
 
 TARGET_ROWS_PER_SECOND = 50_000
-
-
-def build_items(rows: int, seed: int, source: str, prefix: str = "") -> list[dict]:
-    """`rows` evidence items for the district's students and assessable competencies, like an LMS
-    export: a score in [0, 1] (a raw score out of 10 for one in five), a timezone-aware observed_at."""
-    from mastery.models import Competency
-    from profiles.models import LearnerProfile
-
-    students = np.array(LearnerProfile.objects.order_by("pk").values_list("pk", flat=True))
-    competencies = np.array(Competency.objects.filter(assessable=True).order_by("pk").values_list("pk", flat=True))
-    if not len(students) or not len(competencies):
-        raise SystemExit("The bench database has no district; run bench/generate_district.py first.")
-    rng = np.random.default_rng(seed)
-    student_ids = students[rng.integers(0, len(students), rows)].tolist()
-    competency_ids = competencies[rng.integers(0, len(competencies), rows)].tolist()
-    scores = (rng.integers(0, 11, rows) / 10).tolist()
-    raw_score = (rng.random(rows) < 0.2).tolist()
-    offsets = rng.integers(0, 86_400 * 7, rows).tolist()
-    items = []
-    for n in range(rows):
-        item = {
-            "student_id": student_ids[n],
-            "competency_id": competency_ids[n],
-            "observed_at": AS_OF + datetime.timedelta(seconds=offsets[n]),
-            "source": source,
-            "external_id": f"attempt-{prefix}{n}",
-        }
-        if raw_score[n]:
-            item["raw_score"], item["max_score"] = round(scores[n] * 10), 10
-        else:
-            item["score"] = scores[n]
-        items.append(item)
-    return items
 
 
 def api_bodies(items: list[dict], batch: int) -> list[bytes]:
@@ -86,9 +50,10 @@ def api_bodies(items: list[dict], batch: int) -> list[bytes]:
     return bodies
 
 
-def timed_batches(items: list[dict], batch: int, through_api: bool) -> tuple[float, float, list[float], int]:
-    """Record the items batch by batch, each its own transaction: (start, end, batch seconds, created).
-    Times are time.monotonic(), comparable between the worker processes."""
+def timed_batches(items: list[dict], batch: int, through_api: bool) -> tuple[float, float, list[float], int, Any]:
+    """Record the items batch by batch, each its own transaction: (start, end, batch seconds, created, CPU
+    seconds of (this client, its database backend)). Times are time.monotonic(), comparable between the
+    worker processes."""
     from mastery.services import evidence_record_bulk
 
     if through_api:
@@ -101,6 +66,8 @@ def timed_batches(items: list[dict], batch: int, through_api: bool) -> tuple[flo
         bodies = api_bodies(items, batch)
     durations = []
     created = 0
+    backend_before = backend_cpu_seconds()
+    client_before = time.process_time()
     started = time.monotonic()
     for number, start in enumerate(range(0, len(items), batch)):
         begin = time.perf_counter()
@@ -113,7 +80,11 @@ def timed_batches(items: list[dict], batch: int, through_api: bool) -> tuple[flo
             results = evidence_record_bulk(items=items[start : start + batch])
             created += sum(result.created for result in results)
         durations.append(time.perf_counter() - begin)
-    return started, time.monotonic(), durations, created
+    ended = time.monotonic()
+    client = time.process_time() - client_before
+    backend_after = backend_cpu_seconds()
+    backend = None if backend_before is None or backend_after is None else backend_after - backend_before
+    return started, ended, durations, created, (client, backend)
 
 
 def worker(
@@ -150,17 +121,27 @@ def run_workers(url: str, args: argparse.Namespace, source: str) -> list[tuple]:
     return results
 
 
-def summary(phase: str, runs: Sequence[tuple[float, float, list[float], int]], rows: int) -> tuple[float, int]:
+def summary(phase: str, runs: Sequence[tuple], rows: int) -> tuple[float, int, dict[str, float | None]]:
     seconds = max(run[1] for run in runs) - min(run[0] for run in runs)
     durations = [duration for run in runs for duration in run[2]]
     created = sum(run[3] for run in runs)
+    client = sum(run[4][0] for run in runs)
+    backends = [run[4][1] for run in runs]
+    backend = None if None in backends else sum(backends)
     rate = rows / seconds
+    # CPU per 1,000 rows, clients and their database backends: what the rows cost whatever else runs.
+    cpu = {
+        "client_cpu_ms_per_1000_rows": round(client / rows * 1e6, 1),
+        "backend_cpu_ms_per_1000_rows": None if backend is None else round(backend / rows * 1e6, 1),
+    }
+    backend_text = "?" if backend is None else f"{cpu['backend_cpu_ms_per_1000_rows']:.0f}"
     print(
         f"{phase}: {rows:,} rows in {seconds:.2f} s = {rate:,.0f} rows/s ({len(durations)} batches; "
         f"median batch {statistics.median(durations) * 1000:.0f} ms, slowest {max(durations) * 1000:.0f} ms); "
-        f"stored {created:,}"
+        f"stored {created:,}; CPU per 1,000 rows: client {cpu['client_cpu_ms_per_1000_rows']:.0f} ms, "
+        f"database backend {backend_text} ms"
     )
-    return rate, created
+    return rate, created, cpu
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -195,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"Database {database_name(url)}: {stored_before:,} evidence rows stored; ingesting {args.rows:,} rows "
         f"in batches of {args.batch:,} from {args.workers} client(s){' through the API' if args.through_api else ''} "
-        "(items built before the clock starts)"
+        f"(items built before the clock starts; {machine_load()})"
     )
     if args.workers == 1:
         items = build_items(args.rows, args.seed, source, prefix="0-")
@@ -205,8 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         connection.close()
         results = run_workers(url, args, source)
-    rate, created = summary("ingest", [result[0] for result in results], args.rows)
-    replay_rate, replay_created = summary("replay (all already present)", [result[1] for result in results], args.rows)
+    rate, created, cpu = summary("ingest", [result[0] for result in results], args.rows)
+    replay_rate, replay_created, _ = summary(
+        "replay (all already present)", [result[1] for result in results], args.rows
+    )
     stored_rows = Evidence.objects.filter(source=source).count()
     if not args.keep:
         with connection.cursor() as cursor:
@@ -219,12 +202,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "through_api": args.through_api,
         "ingest_rows_per_second": round(rate),
         "replay_rows_per_second": round(replay_rate),
+        **cpu,
         "stored": created,
         "stored_rows_in_table": stored_rows,
         "replay_stored": replay_created,
         "evidence_rows_before": stored_before,
         "target_rows_per_second": TARGET_ROWS_PER_SECOND,
         "meets_target": rate >= TARGET_ROWS_PER_SECOND,
+        "machine_at_end": machine_load(),
     }
     print(json.dumps(figures))
     return 0

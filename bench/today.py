@@ -38,6 +38,7 @@ from common import (
     ROOT,
     backend_cpu_seconds,
     database_name,
+    district_exists,
     django_environment,
     machine_load,
     process_cpu_seconds,
@@ -60,22 +61,6 @@ def today_database_url(explicit: str | None) -> str:
         sys.path.insert(0, str(ROOT))
         base = embedded_database_url(ROOT)
     return urlunsplit(urlsplit(base)._replace(path=f"/{DATABASE}"))
-
-
-def _has_district(url: str) -> bool:
-    import psycopg
-
-    try:
-        with psycopg.connect(url, connect_timeout=10) as conn:
-            table = conn.execute("SELECT to_regclass('profiles_district')").fetchone()
-            if not table or table[0] is None:
-                return False
-            row = conn.execute("SELECT EXISTS (SELECT 1 FROM profiles_district)").fetchone()
-            return bool(row and row[0])
-    except psycopg.OperationalError as exc:
-        if "does not exist" in str(exc):
-            return False
-        raise
 
 
 def _create_database(url: str) -> None:
@@ -210,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = require_bench_name(url, "use")
     if args.replace:
         recreate_database(url)
-    if not _has_district(url):
+    if not district_exists(url):
         seed(url, args.students)
     else:
         _manage(url, "migrate", "-v", "0")
