@@ -22,7 +22,6 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -49,6 +48,7 @@ from profiles.api import (
     int_filter_parameter,
     int_param,
     path_id,
+    scoped_get_or_404,
 )
 from profiles.models import User
 
@@ -108,10 +108,7 @@ def visible_evidence(user: Any) -> QuerySet[Evidence]:
 
 
 def get_evidence_or_404(user: Any, evidence_id: int) -> Evidence:
-    try:
-        return visible_evidence(user).get(pk=evidence_id)
-    except Evidence.DoesNotExist:
-        raise Http404(NO_SUCH_EVIDENCE) from None
+    return scoped_get_or_404(visible_evidence(user), evidence_id, NO_SUCH_EVIDENCE)
 
 
 def require_recorder(request: Request) -> User:
@@ -351,10 +348,9 @@ def visible_mastery_states(user: Any) -> QuerySet[MasteryState]:
 
 
 def get_state_or_404(user: Any, state_id: int) -> MasteryState:
-    try:
-        return visible_mastery_states(user).select_related("policy", "override_by").get(pk=state_id)
-    except MasteryState.DoesNotExist:
-        raise Http404(NO_SUCH_STATE) from None
+    return scoped_get_or_404(
+        visible_mastery_states(user).select_related("policy", "override_by"), state_id, NO_SUCH_STATE
+    )
 
 
 def require_overrider(request: Request, state: MasteryState) -> User:
@@ -408,7 +404,7 @@ class MasteryStateSerializer(serializers.ModelSerializer):
         return {
             "status": state.override_status,
             "note": state.override_note,
-            "author": None if author is None else author.get_full_name() or author.username,
+            "author": None if author is None else str(author),
             "at": state.override_at,
         }
 

@@ -156,7 +156,7 @@ def ready_to_learn(*, student_id: int, framework_id: int | None = None) -> model
 
 
 def _person(user: Any) -> str | None:
-    return None if user is None else (user.get_full_name() or user.username)
+    return None if user is None else str(user)  # User.__str__: the full name, else the username
 
 
 def mastery_explanation(*, student_id: int, competency_id: int) -> dict[str, Any]:

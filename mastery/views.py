@@ -266,7 +266,7 @@ def _timeline_rows(items: Sequence[Evidence]) -> list[TimelineRow]:
             e,
             Evidence.Kind(e.kind).label,
             _evidence_value({"kind": e.kind, "score": e.score, "rating": e.rating}),
-            None if e.recorded_by is None else (e.recorded_by.get_full_name() or e.recorded_by.username),
+            None if e.recorded_by is None else str(e.recorded_by),
         )
         for e in items
     ]

@@ -30,7 +30,6 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -49,7 +48,7 @@ from rest_framework.settings import api_settings
 
 from mastery import api as mastery_api
 from profiles import access
-from profiles.api import ID_PATTERN, current_user, int_filter_parameter, int_param, path_id
+from profiles.api import ID_PATTERN, current_user, int_filter_parameter, int_param, path_id, scoped_get_or_404
 from profiles.models import LearnerProfile, Section, User
 
 from . import api_selectors, selectors
@@ -132,21 +131,15 @@ def visible_paths(user: Any) -> QuerySet[LearningPath]:
 
 
 def get_path_or_404(user: Any, path_pk: int) -> LearningPath:
-    try:
-        return visible_paths(user).select_related("framework", "term", "student__learner_profile").get(pk=path_pk)
-    except LearningPath.DoesNotExist:
-        raise Http404(NO_SUCH_PATH) from None
+    paths = visible_paths(user).select_related("framework", "term", "student__learner_profile")
+    return scoped_get_or_404(paths, path_pk, NO_SUCH_PATH)
 
 
 def get_step_or_404(user: Any, step_pk: int) -> PathStep:
-    try:
-        return (
-            PathStep.objects.filter(path__student_id__in=visible_students_ids(user))
-            .select_related("path__framework", "path__term", "path__student__learner_profile", "competency")
-            .get(pk=step_pk)
-        )
-    except PathStep.DoesNotExist:
-        raise Http404(NO_SUCH_STEP) from None
+    steps = PathStep.objects.filter(path__student_id__in=visible_students_ids(user)).select_related(
+        "path__framework", "path__term", "path__student__learner_profile", "competency"
+    )
+    return scoped_get_or_404(steps, step_pk, NO_SUCH_STEP)
 
 
 def visible_choices(user: Any) -> QuerySet[StepChoice]:
@@ -155,10 +148,7 @@ def visible_choices(user: Any) -> QuerySet[StepChoice]:
 
 
 def get_choice_or_404(user: Any, choice_pk: int) -> StepChoice:
-    try:
-        return visible_choices(user).select_related("step__path").get(pk=choice_pk)
-    except StepChoice.DoesNotExist:
-        raise Http404(NO_SUCH_CHOICE) from None
+    return scoped_get_or_404(visible_choices(user).select_related("step__path"), choice_pk, NO_SUCH_CHOICE)
 
 
 def visible_activities(user: Any) -> QuerySet[Activity]:
@@ -169,10 +159,8 @@ def visible_activities(user: Any) -> QuerySet[Activity]:
 
 
 def get_activity_or_404(user: Any, activity_pk: int) -> Activity:
-    try:
-        return visible_activities(user).prefetch_related("competencies").get(pk=activity_pk)
-    except Activity.DoesNotExist:
-        raise Http404(NO_SUCH_ACTIVITY) from None
+    activities = visible_activities(user).prefetch_related("competencies")
+    return scoped_get_or_404(activities, activity_pk, NO_SUCH_ACTIVITY)
 
 
 def visible_alerts(user: Any) -> QuerySet[PacingAlert]:
@@ -181,10 +169,8 @@ def visible_alerts(user: Any) -> QuerySet[PacingAlert]:
 
 
 def get_alert_or_404(user: Any, alert_pk: int) -> PacingAlert:
-    try:
-        return visible_alerts(user).select_related("student__learner_profile").get(pk=alert_pk)
-    except PacingAlert.DoesNotExist:
-        raise Http404(NO_SUCH_ALERT) from None
+    alerts = visible_alerts(user).select_related("student__learner_profile")
+    return scoped_get_or_404(alerts, alert_pk, NO_SUCH_ALERT)
 
 
 def require_path_editor(request: Request, path: LearningPath) -> User:

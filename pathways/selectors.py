@@ -107,7 +107,7 @@ def student_path(*, path: LearningPath) -> PathView:
     figures = _pacing_from(path)
     grade = getattr(getattr(path.student, "learner_profile", None), "grade_level", None)
     goals = "the path's goals" if path.chosen_target_ids or grade is None else f"the grade {grade} goals"
-    name = path.student.get_full_name() or path.student.username
+    name = str(path.student)
     return PathView(
         path=path,
         steps=views,

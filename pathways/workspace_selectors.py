@@ -44,7 +44,7 @@ def session_external_id(session_id: int, student_id: int) -> str:
 
 
 def student_name(user: User) -> str:
-    return user.get_full_name() or user.username
+    return str(user)  # User.__str__: the full name, else the username
 
 
 def _plural(count: int, one: str, many: str | None = None) -> str:

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -53,6 +54,15 @@ def int_param(request: Request, name: str) -> int | None:
         return int(raw)
     except ValueError:
         raise serializers.ValidationError({name: ["A whole number is required."]}) from None
+
+
+def scoped_get_or_404[M: Model](queryset: QuerySet[M], pk: int, message: str) -> M:
+    """One row of a queryset already scoped by profiles/access.py: an unknown id and a forbidden one are the
+    same 404, so the API does not reveal what exists elsewhere."""
+    row = queryset.filter(pk=pk).first()
+    if row is None:
+        raise Http404(message)
+    return row
 
 
 def path_id(value: str) -> int:
@@ -160,7 +170,7 @@ class SectionTeacherSerializer(serializers.Serializer):
     name = serializers.SerializerMethodField()
 
     def get_name(self, enrollment: Enrollment) -> str:
-        return enrollment.user.get_full_name() or enrollment.user.username
+        return str(enrollment.user)
 
 
 # Expects sections from `selectors.sections_with_members`: teachers and visible students preloaded.
