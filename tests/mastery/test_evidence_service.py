@@ -395,17 +395,29 @@ def test_a_full_batch_is_one_insert_statement(world, curriculum, monkeypatch):
     results = evidence_record_bulk(items=items)
     assert sum(result.created for result in results) == EVIDENCE_BULK_MAX
     # In its savepoint: the students, the competencies, the ids; the rows into the session's staging table
-    # (made if missing, emptied), then into the evidence table in one INSERT.
-    writes = ["CREATE", "TRUNCATE", "COPY", "INSERT"]
-    assert spy.statements == ["SAVEPOINT", "SELECT", "SELECT", "SELECT", *writes, "RELEASE"]
+    # (made if missing, emptied), then into the evidence table in one plain INSERT, in a savepoint of its own.
+    staged = ["SAVEPOINT", "SELECT", "SELECT", "SELECT", "CREATE", "TRUNCATE", "COPY", "SAVEPOINT", "INSERT"]
+    assert spy.statements == [*staged, "RELEASE", "RELEASE"]
     assert Evidence.objects.count() == EVIDENCE_BULK_MAX
 
     spy.statements.clear()
     again = evidence_record_bulk(items=items)
-    # ... and the rows stored before, in one more.
-    assert spy.statements == ["SAVEPOINT", "SELECT", "SELECT", "SELECT", *writes, "SELECT", "RELEASE"]
+    # Every key is stored already: the plain INSERT fails and is undone, the idempotent INSERT stores
+    # nothing, and the rows stored before are read back in one more statement.
+    assert spy.statements == [*staged, "ROLLBACK", "INSERT", "SELECT", "RELEASE"]
     assert again == [EvidenceRecorded(result.id, False) for result in results]
     assert Evidence.objects.count() == EVIDENCE_BULK_MAX
+
+
+def test_a_batch_with_one_stored_key_stores_the_new_ones_and_answers_the_stored_one(world, curriculum):
+    (stored,) = evidence_record_bulk(items=[base(world, curriculum, score=0.2, source="lms", external_id="k2")])
+    items = [base(world, curriculum, score=n / 10, source="lms", external_id=f"k{n}") for n in range(5)]
+    results = evidence_record_bulk(items=items)
+    assert [result.created for result in results] == [True, True, False, True, True]
+    assert results[2].id == stored.id
+    assert len({result.id for result in results}) == 5
+    scores = dict(Evidence.objects.filter(source="lms").values_list("external_id", "score"))
+    assert scores == {"k0": 0.0, "k1": 0.1, "k2": 0.2, "k3": 0.3, "k4": 0.4}
 
 
 @pytest.mark.parametrize(
