@@ -58,15 +58,6 @@ def _outcome(result: RatingsRecorded, names: dict[int, str]) -> grid_page.Outcom
     )
 
 
-def _outcome_message(outcome: grid_page.Outcome) -> str:
-    text = f"Recorded {outcome.recorded} rating{'s' if outcome.recorded != 1 else ''} on {outcome.competency.code}."
-    if outcome.changes:
-        text += " " + "; ".join(f"{name}: {before} → {after}" for name, before, after in outcome.changes) + "."
-    else:
-        text += " No status changed."
-    return text
-
-
 @require_POST
 @login_required
 def section_ratings(request: HttpRequest, section_id: int) -> HttpResponse:
@@ -109,15 +100,15 @@ def section_ratings(request: HttpRequest, section_id: int) -> HttpResponse:
             batch_key=batch,
         )
         if _is_htmx(request):
-            return render(request, "mastery/_grid.html", context, status=400)
+            return grid_page.render(request, context, fragment=True, status=400)
         role = access.primary_role(user)
         context["viewer_role"] = Role(role).label if role else ""
-        return render(request, "mastery/grid.html", context, status=400)
+        return grid_page.render(request, context, fragment=False, status=400)
 
     grid = grid_page.load_grid(section=section, visible_students=visible, filters=filters)
     outcome = _outcome(result, {row.student.pk: str(row.student) for row in grid.rows})
     if not _is_htmx(request):
-        messages.success(request, _outcome_message(outcome))
+        messages.success(request, outcome.words())
         query = grid_page.filter_query(grid)
         return HttpResponseRedirect(reverse("mastery-grid", args=[section.pk]) + (f"?{query}" if query else ""))
     context = grid_page.fragment_context(
@@ -128,7 +119,7 @@ def section_ratings(request: HttpRequest, section_id: int) -> HttpResponse:
         rated_id=result.competency.pk,
         outcome=outcome,
     )
-    return render(request, "mastery/_grid.html", context)
+    return grid_page.render(request, context, fragment=True)
 
 
 @require_GET

@@ -154,6 +154,14 @@ def _today_alert(request: HttpRequest, alert_id: int) -> tuple[User, PacingAlert
     return user, alert
 
 
+def _alert_to_focus(shown: list[workspace_selectors.TodayAlert], acted_id: int, rank: int) -> int | None:
+    """The alert whose first action takes the keyboard focus once the list is swapped in after acting on
+    `acted_id`, ranked `rank` before: the one that now follows where it was (an acknowledged alert keeps its
+    place, a resolved one leaves it); None when no alert follows."""
+    others = [item.alert.pk for item in shown if item.alert.pk != acted_id]
+    return others[rank - 1] if 0 < rank <= len(others) else None
+
+
 def _today_alert_action(request: HttpRequest, alert_id: int, write: Any, done: str) -> HttpResponse:
     user, alert = _today_alert(request, alert_id)
     form = NoteForm(request.POST)
@@ -170,7 +178,10 @@ def _today_alert_action(request: HttpRequest, alert_id: int, write: Any, done: s
     if request.htmx:  # type: ignore[attr-defined]
         show_all = request.POST.get("all") == "1"
         context = _alerts_context(user, refusal=refusal, done="" if refusal else message, show_all=show_all)
-        context["oob"] = True
+        # The button that was pressed is swapped away: the refused alert's note box, else the next alert's first
+        # action, else the outcome message takes the focus (htmx focuses what says autofocus).
+        focus = None if refusal else _alert_to_focus(context["today"], alert.pk, _int(request.POST.get("rank")) or 1)
+        context.update(oob=True, focus_alert=focus, focus_status=refusal is None and focus is None)
         return render(request, "pathways/_today_alerts.html", context, status=400 if refusal else 200)
     if refusal is not None:
         return _page(request, "pathways/today.html", _today_context(user, refusal=refusal), status=400)
@@ -323,8 +334,11 @@ def _session_response(
     *,
     refusal: Refusal | None = None,
     entered: dict[str, str] | None = None,
+    done: tuple[str, str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    """The session's page; for htmx its body only, with `done` ((message level, words): what the ratings did)
+    for the page's status region, swapped out of band."""
     members = workspace_selectors.session_members(session)
     entered = entered or {}
     rows = [
@@ -335,6 +349,8 @@ def _session_response(
         )
         for member in members
     ]
+    unrated = [member.student.pk for member in members if member.rating is None and member.active]
+    refused = [member.student.pk for member, _value, invalid in rows if invalid]
     context = {
         "session": session,
         "rows": rows,
@@ -342,10 +358,16 @@ def _session_response(
         "refusal": refusal,
         "can_rate": session.status != SmallGroupSession.Status.CANCELLED
         and session.planned_for <= timezone.localdate(),
-        "unrated": any(m.rating is None and m.active for m in members),
-        "first_input": next((m.student.pk for m in members if m.rating is None and m.active), None),
+        "unrated": bool(unrated),
+        # Where the keyboard focus goes: the first refused box, else the first box to fill in; after ratings were
+        # saved through htmx, the outcome message instead (its Save button is swapped away).
+        "focus_input": None if done else next(iter(refused or unrated), None),
         "scale": [(4, "Exceeds"), (3, "Meets"), (2, "Approaching"), (1, "Beginning")],
     }
+    if request.htmx:  # type: ignore[attr-defined]
+        level, words = done or ("", "")
+        context.update(oob=True, done=words, done_level=level)
+        return render(request, "pathways/_session_body.html", context, status=status)
     return _page(request, "pathways/small_group_session.html", context, status=status)
 
 
@@ -372,13 +394,17 @@ def small_group_ratings(request: HttpRequest, session_id: int) -> HttpResponse:
     except ValidationError as error:
         return _session_response(request, session, refusal=_refusal(error), entered=entered, status=400)
     if recorded.stored:
-        messages.success(
-            request,
+        done = (
+            "success",
             f"{recorded.stored} rating{'s' if recorded.stored != 1 else ''} recorded as evidence on "
             f"{session.competency.code}; mastery and paths are updated.",
         )
     else:
-        messages.info(request, "These ratings were recorded already; nothing new was stored.")
+        done = ("info", "These ratings were recorded already; nothing new was stored.")
+    if request.htmx:  # type: ignore[attr-defined]
+        _, session = _workspace_session(request, session_id)  # done now: read again
+        return _session_response(request, session, done=done)
+    messages.add_message(request, messages.SUCCESS if done[0] == "success" else messages.INFO, done[1])
     return HttpResponseRedirect(reverse("small-group-session", args=[session.pk]))
 
 

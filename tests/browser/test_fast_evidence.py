@@ -52,6 +52,7 @@ def test_teacher_records_ratings_with_the_keyboard_and_the_grid_changes_in_place
     expect(page.get_by_role("alert")).to_contain_text("S s_a1_1: “7” is not a rating. Type a whole number from 1 to 4.")
     expect(first).to_have_value("7")
     expect(first).to_have_attribute("aria-invalid", "true")
+    expect(first).to_be_focused()  # the refused box, though Enter was pressed in the next one
     assert not Evidence.objects.exists()
     screenshot(page, "fast-evidence-refused")
 
@@ -77,6 +78,10 @@ def test_teacher_records_ratings_with_the_keyboard_and_the_grid_changes_in_place
     row = grid.get_by_role("row").filter(has=page.get_by_role("rowheader", name="S s_a1_3"))
     expect(row.get_by_role("cell").locator(SHOWN)).to_have_text(["NS", "NS", "IP"])
     expect(row.get_by_role("link", name="In progress, changed just now")).to_be_visible()
+    # The Save button is gone: the focus is on the first cell that changed (S s_a1_1's), the outcome announced.
+    changed = grid.get_by_role("row").filter(has=page.get_by_role("rowheader", name="S s_a1_1"))
+    expect(changed.get_by_role("link", name="In progress, changed just now")).to_be_focused()
+    expect(page.locator("#grid-status")).to_have_attribute("aria-live", "polite")
     assert page.evaluate("window.__samePage") is True  # the grid changed without a reload
     assert sorted(Evidence.objects.values_list("student__username", "rating", "source", "note")) == [
         ("s_a1_1", 4, "teacher-rating", "Whiteboard check"),

@@ -78,6 +78,8 @@ def test_teacher_acts_on_today_plans_a_group_and_records_its_ratings(page, world
     expect(page).to_have_url(re.compile(r"/teacher/#session-\d+$"))
     expect(page.get_by_role("status").first).to_contain_text("Session planned: 5.A with 3 students")
     session = SmallGroupSession.objects.get()
+    # Back on Today, the keyboard focus is on the session just planned (the address points at it).
+    expect(page.locator(f"#session-{session.pk}")).to_be_focused()
     assert sorted(session.members.values_list("student__username", flat=True)) == ["s_a1_1", "s_a1_2", "s_x_00"]
     expect(page.get_by_role("region", name="Suggested small groups")).not_to_contain_text("ready for 5.A")
 
@@ -100,6 +102,8 @@ def test_teacher_acts_on_today_plans_a_group_and_records_its_ratings(page, world
     screenshot(page, "today-ratings")
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("3 ratings recorded as evidence on 5.A")
+    # Saved without a reload (htmx): the boxes are gone, the outcome message has the focus.
+    expect(page.get_by_role("status").locator("p")).to_be_focused()
     for name in ("S s_a1_1", "S s_a1_2", "S s_x_00"):
         expect(table.get_by_role("row").filter(has_text=name)).to_contain_text("In progress")
     screenshot(page, "today-ratings-recorded")
