@@ -13,6 +13,10 @@ a unique key or guarded by a row lock, so a duplicate message or a rerun of a da
 
 Adding a stage (paths and pacing alerts, equity snapshots): write its `plan` and `run_chunk` and
 append a `Stage` to `STAGES`. A stage runs only after the previous one succeeded for that school.
+
+The stages are mastery → paths → snapshots. When a school's chain has succeeded, school_advance also
+writes the district-as-a-whole snapshot rows if every school of the district has its snapshot for the
+date (under the district's row lock, once; a later call finds them up to date).
 """
 
 from __future__ import annotations
@@ -164,11 +168,38 @@ def _paths_chunk(run: JobRun, payload: dict[str, Any]) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------
+# Stage 3: equity and implementation snapshots (after paths, whose pacing and alerts they count).
+
+SNAPSHOTS = "snapshots"
+
+
+def _snapshots_plan(run: JobRun) -> Plan:
+    """One chunk: the school's snapshot is computed in one piece (one frame of the school's students)."""
+    assert run.school_id is not None
+    return Plan(details={}, payloads=[{"schools": [run.school_id]}])
+
+
+def _snapshots_chunk(run: JobRun, payload: dict[str, Any]) -> int:
+    return sum(services.school_snapshots_night(school_id=int(school), on=run.run_date) for school in payload["schools"])
+
+
+def district_snapshots_step(*, school_id: int, run_date: datetime.date) -> int | None:
+    """After a school's night has succeeded: the district-as-a-whole snapshot rows, once the last school of
+    the district is done (see services.district_snapshots_when_complete). Safe to call any number of times."""
+    district_id = School.objects.values_list("district_id", flat=True).get(pk=school_id)
+    written = services.district_snapshots_when_complete(district_id=district_id, on=run_date, job=SNAPSHOTS)
+    if written:
+        logger.info("District %s snapshots of %s: %d rows written", district_id, run_date.isoformat(), written)
+    return written
+
+
+# ---------------------------------------------------------------------------------------------------
 # The extension point: the stages of a school's night, in order.
 
 STAGES: tuple[Stage, ...] = (
     Stage(name="mastery", plan=_mastery_plan, run_chunk=_mastery_chunk, unit="pairs"),
     Stage(name="paths", plan=_paths_plan, run_chunk=_paths_chunk, unit="students"),
+    Stage(name=SNAPSHOTS, plan=_snapshots_plan, run_chunk=_snapshots_chunk, unit="schools"),
 )
 
 
@@ -227,6 +258,8 @@ def school_advance(*, school_id: int, run_date: datetime.date, full: bool = Fals
     """Move one school's night on: start the first stage not yet succeeded, or resume it.
 
     Stops at a failed stage (later stages build on earlier ones). Safe to call any number of times.
+    When every stage has succeeded, the district's snapshot rows are written if this was the district's
+    last school to finish.
     """
     for stage in STAGES:
         run = services.job_run_claim(job=stage.name, run_date=run_date, school_id=school_id, details={"full": full})
@@ -239,6 +272,8 @@ def school_advance(*, school_id: int, run_date: datetime.date, full: bool = Fals
         if run.status == Status.RUNNING:
             stage_resume(run=run)
         return
+    if any(stage.name == SNAPSHOTS for stage in STAGES):  # tests may run the night with fewer stages
+        district_snapshots_step(school_id=school_id, run_date=run_date)
 
 
 def stage_start(*, stage: Stage, run_id: int) -> bool:

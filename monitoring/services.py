@@ -18,10 +18,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from .models import JobChunk, JobRun
+from profiles.models import District, School
+
+from . import selectors
+from .analytics.cells import district_cells, suppress_district_cells, suppress_school_cells
+from .analytics.implementation import district_implementation_row, implementation_rows
+from .models import EquitySnapshot, ImplementationSnapshot, JobChunk, JobRun
 
 # DESIGN.md section 5: after 3 attempts a chunk is marked failed, not looped.
 MAX_ATTEMPTS = 3
@@ -188,3 +195,162 @@ def job_run_fail(*, run_id: int, error: str) -> JobRun:
         run.error = _error_text(error)
         run.save(update_fields=["status", "finished_at", "error"])
     return run
+
+
+# ---------------------------------------------------------------------------------------------------
+# Equity and implementation snapshots (the night's last stage; DESIGN.md sections 4 and 5).
+#
+# One school per call: its rows are read with a few set-based queries (selectors), computed with pandas
+# (analytics), suppressed, and stored with one upsert per table; rows of that school and night that are no
+# longer computed are deleted, so a rerun replaces the night and older nights stay as history. The
+# district-as-a-whole rows are written once every school of the district has its snapshot for the night.
+
+EQUITY_KEY = ["date", "district", "school", "grade", "section", "dimension", "value"]
+EQUITY_FIGURES = [
+    "n_students",
+    "grade_level_targets",
+    "grade_level_targets_mastered",
+    "growth_distribution",
+    "growth_median",
+    "pacing_distribution",
+    "below_grade_count",
+    "access_count",
+    "open_alerts",
+    "suppressed",
+    "access_suppressed",
+    "computed_at",
+]
+IMPLEMENTATION_KEY = ["date", "district", "school", "section"]
+IMPLEMENTATION_FIGURES = [
+    "teachers",
+    "teacher_evidence_week",
+    "students",
+    "students_with_evidence_week",
+    "alerts_acknowledged",
+    "acknowledge_days_distribution",
+    "acknowledge_days_median",
+    "computed_at",
+]
+
+
+def _school_lookup(school_id: int | None) -> dict[str, Any]:
+    """One school's rows, or the district-as-a-whole rows (school null)."""
+    return {"school__isnull": True} if school_id is None else {"school_id": school_id}
+
+
+def suppression_min_n() -> int:
+    platform: dict[str, Any] = settings.PLPLATFORM
+    return int(platform["SUPPRESSION_MIN_N"])
+
+
+def _equity_row(cell: dict[str, Any], *, district_id: int, on: datetime.date, now: datetime.datetime) -> EquitySnapshot:
+    return EquitySnapshot(
+        date=on,
+        district_id=district_id,
+        school_id=cell["school"],
+        grade=cell["grade"],
+        section_id=cell["section"],
+        dimension=cell["dimension"],
+        value=cell["value"],
+        **{name: cell[name] for name in EQUITY_FIGURES if name != "computed_at"},
+        computed_at=now,
+    )
+
+
+@transaction.atomic
+def equity_snapshot_replace(
+    *, district_id: int, school_id: int | None, on: datetime.date, cells: Sequence[dict[str, Any]]
+) -> int:
+    """Store the night's cells of one school (or of the district as a whole: `school_id` None), replacing
+    that school's rows of that night. Returns the rows written (upserted plus deleted)."""
+    now = timezone.now()
+    rows = [_equity_row(cell, district_id=district_id, on=on, now=now) for cell in cells]
+    EquitySnapshot.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=EQUITY_KEY, update_fields=EQUITY_FIGURES, batch_size=2000
+    )
+    kept = {(cell["grade"], cell["section"], cell["dimension"], cell["value"]) for cell in cells}
+    existing = EquitySnapshot.objects.filter(date=on, district_id=district_id, **_school_lookup(school_id))
+    stale = [
+        pk
+        for pk, *key in existing.values_list("pk", "grade", "section_id", "dimension", "value")
+        if tuple(key) not in kept
+    ]
+    deleted, _ = EquitySnapshot.objects.filter(pk__in=stale).delete()
+    return len(rows) + deleted
+
+
+@transaction.atomic
+def implementation_snapshot_replace(
+    *, district_id: int, school_id: int | None, on: datetime.date, rows: Sequence[dict[str, Any]]
+) -> int:
+    """The same for the implementation rows of one school (or the district)."""
+    now = timezone.now()
+    objects = [
+        ImplementationSnapshot(
+            date=on,
+            district_id=district_id,
+            school_id=row["school"],
+            section_id=row["section"],
+            **{name: row[name] for name in IMPLEMENTATION_FIGURES if name != "computed_at"},
+            computed_at=now,
+        )
+        for row in rows
+    ]
+    ImplementationSnapshot.objects.bulk_create(
+        objects, update_conflicts=True, unique_fields=IMPLEMENTATION_KEY, update_fields=IMPLEMENTATION_FIGURES
+    )
+    kept = {row["section"] for row in rows}
+    existing = ImplementationSnapshot.objects.filter(date=on, district_id=district_id, **_school_lookup(school_id))
+    stale = [pk for pk, section in existing.values_list("pk", "section_id") if section not in kept]
+    deleted, _ = ImplementationSnapshot.objects.filter(pk__in=stale).delete()
+    return len(objects) + deleted
+
+
+def school_snapshots_night(*, school_id: int, on: datetime.date) -> int:
+    """Compute, suppress and store one school's snapshots for the night. Returns the rows written."""
+    # pandas is imported here, by the night's workers only: web processes read stored snapshots.
+    from .analytics.equity import school_cells
+
+    district_id = School.objects.values_list("district_id", flat=True).get(pk=school_id)
+    cells = school_cells(selectors.school_equity_facts(school_id=school_id, on=on))
+    suppress_school_cells(cells, min_n=suppression_min_n())
+    implementation = implementation_rows(selectors.school_implementation_facts(school_id=school_id, on=on))
+    with transaction.atomic():
+        written = equity_snapshot_replace(district_id=district_id, school_id=school_id, on=on, cells=cells)
+        written += implementation_snapshot_replace(
+            district_id=district_id, school_id=school_id, on=on, rows=implementation
+        )
+    return written
+
+
+def _district_up_to_date(*, district_id: int, on: datetime.date, finished: datetime.datetime) -> bool:
+    """The district rows of the night were computed after the last school snapshot finished."""
+    computed = EquitySnapshot.objects.filter(date=on, district_id=district_id, school__isnull=True).aggregate(
+        oldest=Min("computed_at")
+    )["oldest"]
+    return computed is not None and computed >= finished
+
+
+@transaction.atomic
+def district_snapshots_when_complete(*, district_id: int, on: datetime.date, job: str) -> int | None:
+    """Write the district-as-a-whole rows of the night once every school of the district has succeeded
+    in the snapshot stage `job`. Under the district's row lock, so two schools finishing together write
+    them once; a call after they are written (a rerun, the next school's chain) writes nothing.
+
+    Returns the rows written, 0 when they are up to date, None while a school is still to finish.
+    """
+    District.objects.select_for_update().filter(pk=district_id).first()
+    schools = selectors.district_school_ids(district_id=district_id)
+    runs = JobRun.objects.filter(job=job, run_date=on, school_id__in=schools, status=Status.SUCCEEDED)
+    done = runs.aggregate(count=Count("pk"), last=Max("finished_at"))
+    if not schools or done["count"] < len(schools):
+        return None
+    if _district_up_to_date(district_id=district_id, on=on, finished=done["last"]):
+        return 0
+    school_rows = selectors.stored_school_cells(district_id=district_id, on=on)
+    cells = district_cells(school_rows)
+    suppress_district_cells(cells, school_rows, min_n=suppression_min_n())
+    written = equity_snapshot_replace(district_id=district_id, school_id=None, on=on, cells=cells)
+    implementation = district_implementation_row(selectors.stored_school_implementation(district_id=district_id, on=on))
+    written += implementation_snapshot_replace(district_id=district_id, school_id=None, on=on, rows=[implementation])
+    return written

@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import DefaultRouter
 
 from mastery import api as mastery_api
+from monitoring import api as monitoring_api
 from pathways import api as pathways_api
 from profiles import api as profiles_api
 
@@ -35,6 +36,10 @@ router.register("step-choices", pathways_api.StepChoiceViewSet, basename="step-c
 router.register("choice-limits", pathways_api.ChoiceLimitsViewSet, basename="choice-limits")
 router.register("activities", pathways_api.ActivityViewSet, basename="activity")
 router.register("alerts", pathways_api.PacingAlertViewSet, basename="alert")
+# The equity dashboard's figures (principals and district admins).
+router.register("equity/districts", monitoring_api.EquityDistrictViewSet, basename="equity-district")
+router.register("equity/schools", monitoring_api.EquitySchoolViewSet, basename="equity-school")
+router.register("equity/sections", monitoring_api.EquitySectionViewSet, basename="equity-section")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/token/", profiles_api.TokenObtainView.as_view(), name="token"),

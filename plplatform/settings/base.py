@@ -4,6 +4,7 @@ environment (see `.env.example`); `dev.py` and `production.py` decide the defaul
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -111,6 +112,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+
+def _installed_package_dir(package: str) -> Path:
+    """Where an installed package's files are, found without importing it."""
+    spec = find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImproperlyConfigured(f"The {package} package is not installed: pip install -r requirements.txt")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+# The equity dashboard's charts: plotly.js as the installed plotly package ships it (package_data/plotly.min.js),
+# served by us under static/plotly/ (no CDN, no copy in the repository).
+STATICFILES_DIRS = [("plotly", _installed_package_dir("plotly") / "package_data")]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -205,6 +219,9 @@ CELERY_BEAT_SCHEDULE = {
 # Domain thresholds (DESIGN.md section 4); settings, never literals in code.
 PLPLATFORM = {
     "SUPPRESSION_MIN_N": env_int("SUPPRESSION_MIN_N", 10),
+    # Access to grade-level work (equity snapshots): grade-level evidence or an active grade-level step
+    # in this many school days ending on the night.
+    "GRADE_LEVEL_ACCESS_DAYS": 20,
     # Bayesian Knowledge Tracing defaults for scored evidence.
     "BKT_DEFAULTS": {"p_init": 0.25, "p_learn": 0.15, "p_guess": 0.20, "p_slip": 0.10, "p_forget": 0.0},
     # Teacher ratings 1-4 are "meets" (>= 3) or "not yet" observations with their own guess and slip.

@@ -604,6 +604,11 @@ def test_bad_arguments_are_refused(night: Night):
 # --- the paths stage, after mastery ------------------------------------------------------------------
 
 
+# The snapshot stage's rows for the world's three schools: equity cells (21 subgroup values per grade and
+# for all grades, one per section) and implementation rows (the school and each section).
+SNAPSHOT_ROWS = (3 * 21 + 2 + 3) + (2 * 21 + 1 + 2) + (2 * 21 + 1 + 2)
+
+
 def paths_report(students: int, rows: int, *, succeeded: int = 3) -> dict:
     return {
         "students": students,
@@ -624,7 +629,17 @@ def test_the_paths_stage_follows_mastery_and_a_rerun_changes_nothing(full_night:
         "date": "2026-11-20",
         "schools": 3,
         "status": "succeeded",
-        "stages": {"mastery": mastery_report(5, 5), "paths": paths_report(6, PATHS_FIRST_NIGHT_ROWS)},
+        "stages": {
+            "mastery": mastery_report(5, 5),
+            "paths": paths_report(6, PATHS_FIRST_NIGHT_ROWS),
+            # One snapshot chunk per school (tests/monitoring/test_snapshots_pipeline.py checks its rows).
+            "snapshots": {
+                "schools": 3,
+                "rows_written": SNAPSHOT_ROWS,
+                "chunks_failed": 0,
+                "runs": {"pending": 0, "running": 0, "succeeded": 3, "failed": 0},
+            },
+        },
     }
     assert full_night.runs() == [
         ("mastery", NIGHT, "north-a", "succeeded"),
@@ -633,6 +648,9 @@ def test_the_paths_stage_follows_mastery_and_a_rerun_changes_nothing(full_night:
         ("paths", NIGHT, "north-a", "succeeded"),
         ("paths", NIGHT, "north-b", "succeeded"),
         ("paths", NIGHT, "south-a", "succeeded"),
+        ("snapshots", NIGHT, "north-a", "succeeded"),
+        ("snapshots", NIGHT, "north-b", "succeeded"),
+        ("snapshots", NIGHT, "south-a", "succeeded"),
     ]
     # The grade-5 students have a path over c1, c2, c3 (the framework has nothing at the other grades).
     names = {user.pk: name for name, user in full_night.world.users.items()}

@@ -24,7 +24,7 @@ import pytest
 from django.db import connection
 
 from monitoring.models import JobChunk, JobRun
-from tests.monitoring.test_pipeline import EXPECTED_STATES, NIGHT, PATHS_FIRST_NIGHT_ROWS, Night
+from tests.monitoring.test_pipeline import EXPECTED_STATES, NIGHT, PATHS_FIRST_NIGHT_ROWS, SNAPSHOT_ROWS, Night
 from tests.world import build_world
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -172,6 +172,12 @@ def test_the_night_runs_through_redis_and_a_real_worker(
                 "chunks_failed": 0,
                 "runs": {"pending": 0, "running": 0, "succeeded": 3, "failed": 0},
             },
+            "snapshots": {
+                "schools": 3,
+                "rows_written": SNAPSHOT_ROWS,
+                "chunks_failed": 0,
+                "runs": {"pending": 0, "running": 0, "succeeded": 3, "failed": 0},
+            },
         },
     }
     assert night_world.runs() == [
@@ -181,6 +187,9 @@ def test_the_night_runs_through_redis_and_a_real_worker(
         ("paths", NIGHT, "north-a", "succeeded"),
         ("paths", NIGHT, "north-b", "succeeded"),
         ("paths", NIGHT, "south-a", "succeeded"),
+        ("snapshots", NIGHT, "north-a", "succeeded"),
+        ("snapshots", NIGHT, "north-b", "succeeded"),
+        ("snapshots", NIGHT, "south-a", "succeeded"),
     ]
     assert list(JobChunk.objects.order_by().values_list("status", "attempts").distinct()) == [("succeeded", 1)]
     assert night_world.states() == EXPECTED_STATES
@@ -191,6 +200,7 @@ def test_the_night_runs_through_redis_and_a_real_worker(
     assert again["stages"]["mastery"]["pairs"] == again["stages"]["mastery"]["rows_written"] == 0
     assert again["stages"]["paths"]["students"] == again["stages"]["paths"]["rows_written"] == 0
     assert again["status"] == "succeeded"
-    assert JobRun.objects.count() == 6
+    assert again["stages"]["snapshots"]["schools"] == again["stages"]["snapshots"]["rows_written"] == 0
+    assert JobRun.objects.count() == 9
     assert list(JobChunk.objects.order_by().values_list("status", "attempts").distinct()) == [("succeeded", 1)]
     assert night_world.states() == EXPECTED_STATES
