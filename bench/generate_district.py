@@ -111,7 +111,8 @@ def build_roster(conn: Any, students: int, rng: np.random.Generator) -> dict[str
     """District, schools, terms, sections, teachers, principals, an admin and the students."""
     now = AS_OF
     district_id = conn.execute(
-        "INSERT INTO profiles_district (name, code) VALUES ('Bench District', 'bench') RETURNING id"
+        "INSERT INTO profiles_district (name, code, import_demographics) "
+        "VALUES ('Bench District', 'bench', false) RETURNING id"
     ).fetchone()[0]
     n_schools = max(1, math.ceil(students / STUDENTS_PER_SCHOOL))
     school_ids = [

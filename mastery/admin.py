@@ -57,3 +57,33 @@ class MasteryStateAdmin(admin.ModelAdmin):
     list_display = ["student", "competency", "status", "override_status", "estimate", "evidence_count"]
     list_filter = ["status", "override_status"]
     raw_id_fields = ["student", "competency", "override_by", "policy"]
+
+
+@admin.register(models.ToolCredential)
+class ToolCredentialAdmin(admin.ModelAdmin):
+    """Credentials are made with `manage.py create_tool_credential` (which shows the secret once); here an
+    admin reads them and turns them off."""
+
+    list_display = ["name", "source", "key", "active", "school", "district", "created_by", "created_at"]
+    list_filter = ["active"]
+    fields = ["name", "source", "key", "active", "school", "district", "created_by", "created_at"]
+    readonly_fields = ["name", "source", "key", "school", "district", "created_by", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(models.UnmatchedStatement)
+class UnmatchedStatementAdmin(admin.ModelAdmin):
+    """What tools sent about people or activities not mapped yet. Mapping and replay:
+    `manage.py map_unmatched_statement ID --student USER_ID --competency COMPETENCY_ID`."""
+
+    list_display = ["id", "tool", "format", "statement_id", "reason", "activity", "created_at", "resolved_at"]
+    list_filter = ["tool", "format", "reason"]
+    readonly_fields = [field.name for field in models.UnmatchedStatement._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

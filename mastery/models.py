@@ -48,6 +48,8 @@ class Competency(PlatformModel):
     assessable = models.BooleanField(default=True, help_text="False for strands and clusters that only group.")
     source_identifier = models.CharField(max_length=255, null=True, blank=True, unique=True)
     deprecated = models.BooleanField(default=False)
+    # When an import last found the item gone from its framework's source (kept, with its evidence).
+    deprecated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["framework", "grade_level", "sort_order", "code"]
@@ -109,6 +111,51 @@ class Prerequisite(PlatformModel):
             )
 
 
+class CompetencyAlias(PlatformModel):
+    """Another identifier for the same competency: a CASE `exactMatchOf` target (for example the
+    CCSS item a district's own standard restates). Indexed so a tool that names the other identifier can be
+    matched to the competency; today only the CASE export reads aliases."""
+
+    competency = models.ForeignKey(Competency, on_delete=models.CASCADE, related_name="aliases")
+    identifier = models.CharField(max_length=255)
+    uri = models.CharField(max_length=2000, blank=True)
+    # The CASE association that said so, kept so an export gives the same identifier back.
+    association_identifier = models.CharField(max_length=255, null=True, blank=True, unique=True)
+
+    class Meta:
+        verbose_name_plural = "competency aliases"
+        constraints = [
+            models.UniqueConstraint(fields=["competency", "identifier"], name="competency_alias_unique"),
+        ]
+        indexes = [models.Index(fields=["identifier"], name="competency_alias_ident_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.competency.code} = {self.identifier}"
+
+
+class UnresolvedAssociation(PlatformModel):
+    """A CASE association (a `precedes`) whose other end is in no loaded framework yet. Kept with both
+    identifiers; an import that brings the missing end turns it into a prerequisite edge and deletes it."""
+
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="unresolved_associations")
+    association_identifier = models.CharField(max_length=255, unique=True)
+    association_type = models.CharField(max_length=50)
+    origin_identifier = models.CharField(max_length=255)
+    origin_uri = models.CharField(max_length=2000, blank=True)
+    destination_identifier = models.CharField(max_length=255)
+    destination_uri = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["origin_identifier"], name="unresolved_origin_idx"),
+            models.Index(fields=["destination_identifier"], name="unresolved_destination_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.origin_identifier} {self.association_type} {self.destination_identifier}"
+
+
 class MasteryMethod(models.TextChoices):
     BKT = "bkt", "Bayesian Knowledge Tracing"
     DECAYING_AVERAGE = "decaying_average", "Decaying average"
@@ -167,6 +214,9 @@ class Evidence(PlatformModel):
     note = models.TextField(blank=True)
     raw = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the source withdrew the observation (an xAPI voiding statement). The row stays (append-only,
+    # provenance), but mastery leaves it out from then on.
+    voided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["observed_at", "id"]
@@ -196,6 +246,8 @@ class Evidence(PlatformModel):
             models.Index(fields=["competency", "observed_at"], name="evidence_competency_idx"),
             # The nightly run picks up what arrived since the last run.
             models.Index(fields=["created_at"], name="evidence_created_idx"),
+            # ... and what was voided since: few rows, so a partial index keeps that probe cheap.
+            models.Index(fields=["voided_at"], name="evidence_voided_idx", condition=Q(voided_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -250,3 +302,71 @@ class MasteryState(PlatformModel):
     @property
     def effective_status(self) -> str:
         return self.override_status or self.status
+
+
+class ToolCredential(PlatformModel):
+    """A learning tool allowed to send evidence (xAPI statements, Caliper events) with HTTP Basic auth.
+
+    Its evidence is stored under `source`, and only for students of its school or district. The secret is
+    kept as a password hash (Django's hashers), shown once when the credential is made.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    source = models.CharField(max_length=100, unique=True, help_text="Evidence source of what this tool sends.")
+    key = models.CharField(max_length=64, unique=True)
+    secret_hash = models.CharField(max_length=255)
+    active = models.BooleanField(default=True)
+    school = models.ForeignKey("profiles.School", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    district = models.ForeignKey("profiles.District", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(school__isnull=False, district__isnull=True)
+                | Q(school__isnull=True, district__isnull=False),
+                name="tool_credential_one_scope",
+                violation_error_message="A tool writes for one school or one district.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UnmatchedStatement(PlatformModel):
+    """A statement or event a tool sent that names a person or an activity we cannot map yet. Kept whole
+    (never dropped) until an admin maps its person/activity and replays it (`resolved_at` then set)."""
+
+    class Format(models.TextChoices):
+        XAPI = "xapi", "xAPI statement"
+        CALIPER = "caliper", "Caliper event"
+
+    tool = models.ForeignKey(ToolCredential, on_delete=models.PROTECT, related_name="unmatched")
+    format = models.CharField(max_length=10, choices=Format.choices)
+    statement_id = models.CharField(max_length=255)
+    statement = models.JSONField()
+    reason = models.CharField(max_length=200)
+    # The identifiers that did not map, as the tool wrote them (what an admin maps).
+    person = models.CharField(max_length=255, blank=True)
+    activity = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tool", "statement_id"], name="unmatched_statement_unique_per_tool"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tool", "created_at"], name="unmatched_open_idx", condition=Q(resolved_at__isnull=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool}: {self.statement_id} ({self.reason})"

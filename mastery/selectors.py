@@ -98,8 +98,14 @@ def mastery_bkt_params(
 # other way round, which it prefers: every evidence row of each of the school's students, all their
 # history, read to check created_at; that made a night's planning grow with the evidence stored instead
 # of with the new evidence (bench/nightly.py).
+# New evidence, and evidence voided since (its pair must be recomputed without it); each arm has its own
+# index (evidence_created_idx, and the partial evidence_voided_idx).
 _NEW_PAIRS_SQL = """
-WITH new AS MATERIALIZED (SELECT student_id, competency_id FROM {evidence} WHERE created_at > %(since)s)
+WITH new AS MATERIALIZED (
+    SELECT student_id, competency_id FROM {evidence} WHERE created_at > %(since)s
+    UNION ALL
+    SELECT student_id, competency_id FROM {evidence} WHERE voided_at > %(since)s
+)
 SELECT DISTINCT new.student_id, new.competency_id FROM new {school_join}
 ORDER BY new.student_id, new.competency_id
 """
@@ -107,8 +113,9 @@ _NEW_PAIRS_SCHOOL_JOIN = "JOIN {profiles} p ON p.{student} = new.student_id AND 
 
 
 def mastery_pairs_with_new_evidence(*, school_id: int | None, since: datetime | None) -> list[tuple[int, int]]:
-    """Distinct (student id, competency id) pairs with evidence recorded (created_at) after `since`, or every
-    pair with evidence when `since` is None; students of one school (LearnerProfile.school). One query."""
+    """Distinct (student id, competency id) pairs with evidence recorded (created_at) or voided (voided_at)
+    after `since`, or every pair with evidence when `since` is None; students of one school
+    (LearnerProfile.school). One query."""
     if since is not None:
         school_join = ""
         if school_id is not None:

@@ -37,6 +37,8 @@ class User(AbstractUser):
 class District(PlatformModel):
     name = models.CharField(max_length=200)
     code = models.SlugField(max_length=50, unique=True)
+    # Demographics arrive from a roster feed (OneRoster demographics.csv) only when the district opts in.
+    import_demographics = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
@@ -77,6 +79,9 @@ class Term(PlatformModel):
         SEMESTER = "semester", "Semester"
         TRIMESTER = "trimester", "Trimester"
         QUARTER = "quarter", "Quarter"
+        # OneRoster's own session types that match none of the above.
+        TERM = "term", "Term"
+        GRADING_PERIOD = "grading_period", "Grading period"
 
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="terms")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="parts")
@@ -364,6 +369,9 @@ class SourceIdentity(PlatformModel):
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
     object_id = models.BigIntegerField()
     target = GenericForeignKey("content_type", "object_id")
+    # What the source sent that the local row has no column for: `metadata.*` and vendor extension
+    # columns, and raw values the row keeps only in a converted form (OneRoster grades as written, "09").
+    extra = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -82,13 +82,14 @@ _EVIDENCE_COLUMNS = """
     e.observed_at, e.id
 """
 _EVIDENCE_OF_STUDENTS = f"""
-SELECT {_EVIDENCE_COLUMNS} FROM mastery_evidence e WHERE e.student_id = ANY(%s::bigint[])
+SELECT {_EVIDENCE_COLUMNS} FROM mastery_evidence e WHERE e.student_id = ANY(%s::bigint[]) AND e.voided_at IS NULL
 ORDER BY e.student_id, e.competency_id, e.observed_at, e.id
 """
 _EVIDENCE_OF_PAIRS = f"""
 SELECT {_EVIDENCE_COLUMNS}
 FROM unnest(%s::bigint[], %s::bigint[]) AS p(student_id, competency_id)
 JOIN mastery_evidence e ON e.student_id = p.student_id AND e.competency_id = p.competency_id
+WHERE e.voided_at IS NULL  -- voided by its source (xAPI): no longer counts
 ORDER BY e.student_id, e.competency_id, e.observed_at, e.id
 """
 _STATES_OF_STUDENTS = """

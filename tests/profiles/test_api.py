@@ -675,6 +675,7 @@ def test_schema_lists_every_path(world):
         "/api/v1/mastery-states/{id}/explanation/",
         "/api/v1/mastery-states/{id}/lift-override/",
         "/api/v1/mastery-states/override/",
+        "/api/v1/frameworks/{framework_id}/case/",
         "/api/v1/paths/",
         "/api/v1/paths/{id}/",
         "/api/v1/paths/{id}/regenerate/",
@@ -698,6 +699,10 @@ def test_schema_lists_every_path(world):
         "/api/v1/alerts/{id}/",
         "/api/v1/alerts/{id}/acknowledge/",
         "/api/v1/alerts/{id}/resolve/",
+        "/api/v1/equity/districts/{id}/",
+        "/api/v1/equity/schools/{id}/",
+        "/api/v1/equity/schools/{id}/grades/{grade}/",
+        "/api/v1/equity/sections/{id}/",
     }
     assert set(schema["paths"]["/api/v1/goals/{id}/"]) == {"get", "patch"}
     assert set(schema["paths"]["/api/v1/learner-profiles/{student}/"]) == {"get", "patch"}
