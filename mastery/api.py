@@ -8,6 +8,8 @@ they see (teachers their sections', principals their school's, district admins t
 students and guardians get 403. An unknown student and one the user may not record for are the
 same field error on `student`, so the API does not reveal which students exist elsewhere.
 
+Frameworks: GET /api/v1/frameworks/<id>/case/ gives one as CASE 1.1 JSON (staff; see FrameworkCaseView).
+
 Thin on purpose: validation and idempotency live in mastery.services.evidence; the view translates
 field names (`student`, `competency` here; `student_id`, `competency_id` in the service).
 """
@@ -22,6 +24,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -34,9 +37,11 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ParseError, PermissionDenied
 from rest_framework.parsers import BaseParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.views import APIView
 
 from profiles import access
 from profiles.api import (
@@ -53,10 +58,12 @@ from profiles.api import (
 from profiles.models import User
 
 from . import selectors, services
-from .models import Competency, Evidence, MasteryState, MasteryStatus
+from .interop.case import case_export
+from .models import Competency, Evidence, Framework, MasteryState, MasteryStatus
 from .services.evidence import DEFAULT_SOURCE, EVIDENCE_BULK_TOO_MANY, UNKNOWN_FIELD
 
 NO_SUCH_EVIDENCE = "No such evidence."
+NO_SUCH_FRAMEWORK = "No such framework."
 MAY_NOT_RECORD = "You may not record evidence."
 ITEMS_REQUIRED = "A list of evidence items is required."
 ITEMS_EMPTY = "At least one item is required."
@@ -557,3 +564,30 @@ class MasteryStateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             author=author,
         )
         return Response(MasteryStateSerializer(get_state_or_404(author, state.pk)).data)
+
+
+# --- frameworks as CASE JSON ------------------------------------------------------------------------
+# Routed in mastery/urls.py at /api/v1/frameworks/<id>/case/ (an APIView, not a router viewset: one read).
+
+
+class FrameworkCaseView(APIView):
+    """A framework as CASE 1.1 JSON (CFPackage), including prerequisite edges added here. Staff export
+    (access.can_export_frameworks); for anyone else an existing framework answers 404 like an unknown one."""
+
+    renderer_classes = [JSONRenderer]  # a file to download, never the browsable page
+
+    @extend_schema(
+        summary="A framework as CASE 1.1 JSON (CFPackage)",
+        parameters=[OpenApiParameter("download", OpenApiTypes.BOOL, description="Send as a file attachment.")],
+        responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="No such framework.")},
+    )
+    def get(self, request: Request, framework_id: int) -> Response:
+        if not access.can_export_frameworks(request.user):
+            raise Http404(NO_SUCH_FRAMEWORK)
+        framework = Framework.objects.filter(pk=framework_id).first()
+        if framework is None:
+            raise Http404(NO_SUCH_FRAMEWORK)
+        response = Response(case_export(framework=framework))
+        if request.query_params.get("download"):
+            response["Content-Disposition"] = f'attachment; filename="framework-{framework.pk}-case.json"'
+        return response

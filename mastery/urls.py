@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import api, views
 
 urlpatterns = [
     path("sections/<int:section_id>/mastery/", views.mastery_grid, name="mastery-grid"),
@@ -18,4 +18,8 @@ urlpatterns = [
         views.mastery_override_lift,
         name="mastery-override-lift",
     ),
+    path("frameworks/case-import/", views.framework_case_import, name="framework-case-import"),
+    # The CASE export is an API read; it lives here because the API router (plplatform/api_urls.py) holds
+    # viewsets, and this is one APIView. Same authentication and 404 rules as the other API routes.
+    path("api/v1/frameworks/<int:framework_id>/case/", api.FrameworkCaseView.as_view(), name="framework-case-api"),
 ]

@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -29,6 +30,8 @@ from profiles.models import LearnerProfile, Role, User
 
 from . import grid_page, selectors, services
 from .forms import MasteryOverrideForm
+from .interop.case import CasePackageError, case_import
+from .interop.forms import CaseUploadForm
 from .models import Competency, Evidence, Framework, MasteryStatus
 
 LEGEND = [(status, label, selectors.STATUS_ABBREVIATIONS[status]) for status, label in MasteryStatus.choices]
@@ -197,8 +200,9 @@ def mastery_grid(request: HttpRequest, section_id: int) -> HttpResponse:
         section=section, grid=grid, can_rate=access.can_record_evidence(user), rate_id=_int_param(request, "rate")
     )
     if getattr(request, "htmx", False):
-        return render(request, "mastery/_grid.html", context)
-    return _page(request, "mastery/grid.html", context)
+        return grid_page.render(request, context, fragment=True)
+    role = access.primary_role(user)
+    return grid_page.render(request, {"viewer_role": Role(role).label if role else "", **context}, fragment=False)
 
 
 @require_GET
@@ -432,3 +436,48 @@ def mastery_override_lift(request: HttpRequest, student_id: int, competency_id: 
     else:
         messages.success(request, "Override lifted. The status now follows the evidence again.")
     return HttpResponseRedirect(_explanation_url(profile.pk, competency.pk))
+
+
+# --- frameworks: CASE import page ---------------------------------------------------------------------
+# Appended with the CASE import: district admins upload a CFPackage; the page lists every framework with
+# its CASE download (the API's /api/v1/frameworks/<id>/case/).
+
+
+def _framework_rows() -> list[dict[str, Any]]:
+    frameworks = Framework.objects.annotate(
+        competency_count=Count("competencies", filter=Q(competencies__deprecated=False)),
+        deprecated_count=Count("competencies", filter=Q(competencies__deprecated=True)),
+    ).order_by("subject", "name")
+    return [
+        {"framework": framework, "export_url": reverse("framework-case-api", args=[framework.pk]) + "?download=1"}
+        for framework in frameworks
+    ]
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def framework_case_import(request: HttpRequest) -> HttpResponse:
+    if not access.can_manage_frameworks(request.user):
+        raise Http404("No such page.")
+    form = CaseUploadForm(request.POST or None, request.FILES or None)
+    context: dict[str, Any] = {"form": form}
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = case_import(data=form.cleaned_data["file"])
+        except CasePackageError as exc:
+            context.update(errors=[str(problem) for problem in exc.problems], warnings=exc.warnings)
+            status = 422
+        else:
+            context.update(
+                report=report,
+                report_lines=report.lines(),
+                warnings=report.warnings,
+                imported=Framework.objects.get(pk=report.framework_id),
+            )
+            form = CaseUploadForm()
+            context["form"] = form
+    elif request.method == "POST":
+        status = 422
+    context["frameworks"] = _framework_rows()
+    return _page(request, "mastery/case_import.html", context, status=status)

@@ -379,3 +379,98 @@ def get_workspace_section_or_404(user: AnyUser, section_id: int) -> Section:
         return workspace_sections(user).select_related("school", "term").get(pk=section_id)
     except Section.DoesNotExist:
         raise Http404("No such section.") from None
+
+
+# --- the equity dashboard (monitoring) -------------------------------------------------------------
+# Appended with the principal's equity dashboard: aggregates of a school or a district, by subgroup
+# (demographics only as suppressed aggregates, never per student). A principal sees their schools; a district
+# admin every school of their districts and each district as a whole. Teachers, students and guardians are
+# refused the dashboard (403) whatever the id; a principal or admin asking for a school, section or district
+# outside their scope gets 404, like an unknown one.
+
+
+def can_see_equity_dashboard(user: AnyUser) -> bool:
+    """Principals, district admins and superusers; everyone else is refused the whole dashboard."""
+    if not isinstance(user, User):
+        return False
+    return user.is_superuser or bool(user_roles(user) & {Role.PRINCIPAL, Role.DISTRICT_ADMIN})
+
+
+def equity_dashboard_districts(user: AnyUser) -> QuerySet[District]:
+    """Districts whose district-wide dashboard the user sees: those they administer."""
+    return administered_districts(user)
+
+
+def equity_dashboard_schools(user: AnyUser) -> QuerySet[School]:
+    """Schools whose dashboard (and its grades and sections) the user sees: a principal their schools, a
+    district admin every school of their districts."""
+    return overview_schools(user)
+
+
+def get_equity_district_or_404(user: AnyUser, district_id: int) -> District:
+    try:
+        return equity_dashboard_districts(user).get(pk=district_id)
+    except District.DoesNotExist:
+        raise Http404("No such district.") from None
+
+
+def get_equity_school_or_404(user: AnyUser, school_id: int) -> School:
+    try:
+        return equity_dashboard_schools(user).select_related("district").get(pk=school_id)
+    except School.DoesNotExist:
+        raise Http404("No such school.") from None
+
+
+def get_equity_section_or_404(user: AnyUser, section_id: int) -> Section:
+    """A section of a school on the user's dashboard (its aggregates only: never a student's demographics)."""
+    schools = equity_dashboard_schools(user).values("pk")
+    try:
+        return Section.objects.select_related("school__district").get(pk=section_id, school__in=schools)
+    except Section.DoesNotExist:
+        raise Http404("No such section.") from None
+
+
+# --- roster imports ------------------------------------------------------------------------------
+# Appended with the OneRoster upload page: only the district's admins (and superusers) bring a roster
+# into a district; anyone else gets the 404 an unknown district gets.
+
+
+def get_roster_import_district_or_404(user: AnyUser, district_id: int) -> District:
+    try:
+        return administered_districts(user).get(pk=district_id)
+    except District.DoesNotExist:
+        raise Http404("No such district.") from None
+
+
+# --- frameworks: CASE import and export (mastery) ------------------------------------------------------
+# Appended with the CASE import: a framework is shared by every school (no student data, no district of
+# its own), so replacing one changes every district's paths. District admins (and superusers) import
+# frameworks; staff export them (teachers plan with them in other tools). Students and guardians see the
+# competencies of their own paths but do neither: for them the routes answer 404, like an unknown one.
+
+
+def can_manage_frameworks(user: AnyUser) -> bool:
+    """Importing a CASE framework (the upload page, and the only writer of frameworks on the site)."""
+    return isinstance(user, User) and bool(user.is_superuser or Role.DISTRICT_ADMIN in user_roles(user))
+
+
+def can_export_frameworks(user: AnyUser) -> bool:
+    """Downloading a framework as CASE JSON: staff (teacher, principal, district admin) or a superuser."""
+    return isinstance(user, User) and bool(user.is_superuser or user_roles(user) & STAFF_ROLES)
+
+
+# --- a student's complete record ------------------------------------------------------------------
+# Appended with the record export (monitoring/student_record.py): a family asks the school to see
+# everything stored about their child; the school's principal or a district admin answers.
+
+
+def can_export_student_record(user: AnyUser, profile: LearnerProfile) -> bool:
+    return overview_schools(user).filter(pk=profile.school_id).exists()
+
+
+def get_student_record_profile_or_404(user: AnyUser, student_id: int) -> LearnerProfile:
+    """The student whose complete record the user may export; unknown and forbidden both 404."""
+    try:
+        return LearnerProfile.objects.filter(school__in=overview_schools(user)).get(pk=student_id)
+    except LearnerProfile.DoesNotExist:
+        raise Http404("No such student.") from None

@@ -11,6 +11,7 @@ urlpatterns = [
     # "teacher-home" (teacher/) is the Today page, in pathways/urls.py.
     path("children/", views.guardian_home, name="guardian-home"),
     path("district/", views.district_home, name="district-home"),
+    path("districts/<int:district_id>/oneroster/", views.oneroster_upload, name="oneroster-upload"),
     path("schools/", views.school_list, name="school-list"),
     path("schools/<int:school_id>/", views.school_detail, name="school-detail"),
     path("sections/<int:section_id>/", views.section_detail, name="section-detail"),

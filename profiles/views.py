@@ -20,7 +20,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from . import access, selectors, services
 from .forms import GoalEditForm, GoalForm, LearnerProfileForm, SignInForm
-from .models import LearnerProfile, Role, User
+from .imports import uploads
+from .imports.oneroster import import_oneroster
+from .models import District, LearnerProfile, Role, User
 
 # --- helpers -------------------------------------------------------------------------------------
 
@@ -212,6 +214,7 @@ def student_profile(request: HttpRequest, student_id: int) -> HttpResponse:
     context = {
         **selectors.learner_profile_detail(profile),
         "can_edit": access.can_edit_learner_profile(request.user, profile),
+        "can_export_record": access.can_export_student_record(request.user, profile),
         "can_manage_goals": access.can_manage_goals(request.user, profile),
         # Pacing alerts are written for teachers: their card is on the page for staff who see the student only.
         "sees_alerts": access.alert_students(request.user).filter(pk=profile.pk).exists(),
@@ -262,3 +265,43 @@ def goal_edit(request: HttpRequest, goal_id: int) -> HttpResponse:
             messages.success(request, "Goal saved.")
             return HttpResponseRedirect(_profile_url(profile.pk))
     return _form_page(request, "profiles/goal_form.html", {"profile": profile, "goal": goal}, form)
+
+
+# --- OneRoster upload (district admins) ------------------------------------------------------------
+# In-process: the import runs inside the request, for sets up to uploads.MAX_UPLOAD_BYTES. The first
+# POST previews (the whole import, rolled back); the second, with the preview's token, applies.
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def oneroster_upload(request: HttpRequest, district_id: int) -> HttpResponse:
+    district = access.get_roster_import_district_or_404(request.user, district_id)
+    context: dict[str, Any] = {"district": district, "max_mb": uploads.MAX_UPLOAD_BYTES // (1024 * 1024)}
+    if request.method == "POST" and "token" in request.POST:
+        return _oneroster_apply(request, district, context)
+    form = uploads.UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        source = form.cleaned_data["source"]
+        token, path = uploads.keep_upload(request.session, district.pk, form.cleaned_data["roster"], source)
+        report = import_oneroster(path, district=district, system=source, dry_run=True)
+        can_apply = report.ok or report.needs_confirmation
+        if not can_apply:
+            uploads.forget_upload(request.session, token)
+        context.update(report=report, token=token if can_apply else "", source=source)
+        return _page(request, "profiles/oneroster_upload.html", context, status=200 if report.ok else 400)
+    return _form_page(request, "profiles/oneroster_upload.html", context, form)
+
+
+def _oneroster_apply(request: HttpRequest, district: District, context: dict[str, Any]) -> HttpResponse:
+    token = request.POST["token"]
+    kept = uploads.kept_upload(request.session, district.pk, token)
+    if kept is None:
+        raise Http404("That upload has expired; upload the file again.")
+    path, source = kept
+    report = import_oneroster(
+        path, district=district, system=source, confirm_deactivations=request.POST.get("confirm_deactivations") == "on"
+    )
+    if report.applied:
+        uploads.forget_upload(request.session, token)
+    context.update(report=report, token="" if report.applied else token, source=source)
+    return _page(request, "profiles/oneroster_upload.html", context, status=200 if report.ok else 400)

@@ -66,6 +66,20 @@ def api(allowed: set[str]) -> Callable[[str], int]:
     return lambda user: 403 if user == ANONYMOUS else 200 if user in allowed else 404
 
 
+def dashboard(allowed: set[str], *, api_route: bool = False) -> Callable[[str], int]:
+    """The equity dashboard (pages and API): refused (403) to everyone but principals and district admins, who get
+    404 outside their schools and districts; anonymous users go to sign-in (pages) or get 403 (API)."""
+
+    def expected(user: str) -> int:
+        if user == ANONYMOUS:
+            return 403 if api_route else 302
+        if user not in PRINCIPALS_AND_ADMINS:
+            return 403
+        return 200 if user in allowed else 404
+
+    return expected
+
+
 def everyone(status: int) -> Callable[[str], int]:
     return lambda user: status
 
@@ -89,6 +103,11 @@ def mastery_pair(world: World) -> dict:
         framework=framework, code="5.M.1", defaults={"statement": "A competency", "grade_level": 5}
     )
     return {"student_id": world.users["s_a1_1"].pk, "competency_id": competency.pk}
+
+
+def matrix_framework_id(world: World) -> int:
+    """The framework of the matrix competency (made on first use)."""
+    return Competency.objects.get(pk=mastery_pair(world)["competency_id"]).framework_id
 
 
 def subject_evidence(world: World) -> dict:
@@ -171,6 +190,8 @@ ROUTES: dict[str, Row] = {
     "teacher-home": Row(page({"t_a1", "t_a2", "t_b1"})),
     "guardian-home": Row(page({"g_1"})),
     "district-home": Row(page({"admin_north", "admin_south"})),
+    # Roster import: only the district's own admin brings a roster into it.
+    "oneroster-upload": Row(page({"admin_north"}), lambda w: {"district_id": w.districts["north"].pk}),
     "school-list": Row(page(PRINCIPALS_AND_ADMINS)),
     "school-detail": Row(page(SCHOOL_OVERVIEW), lambda w: {"school_id": w.schools["north-a"].pk}),
     "section-detail": Row(page(SEES_SECTION), lambda w: {"section_id": w.sections["A1"].pk}),
@@ -186,6 +207,10 @@ ROUTES: dict[str, Row] = {
     "mastery-summary": Row(page(SEES_STUDENT), student_id),
     "mastery-explanation": Row(page(SEES_STUDENT), mastery_pair),
     "mastery-override-lift": Row(everyone(405), mastery_pair),  # POST only
+    # Frameworks (CASE): district admins import them (frameworks are shared by every district); staff download
+    # one as CASE JSON (an API read at /api/v1/frameworks/<id>/case/); students and guardians get 404.
+    "framework-case-import": Row(page({"admin_north", "admin_south"})),
+    "framework-case-api": Row(api(STAFF), lambda w: {"framework_id": matrix_framework_id(w)}),
     # Pathways pages: the path is seen by whoever sees the student (alerts and editing only by staff, inside
     # the page); the section's limits and the activity library are for staff. Every change is POST only
     # (a GET answers 405 before any lookup, so the ids of the POST-only rows need not exist).
@@ -214,6 +239,9 @@ ROUTES: dict[str, Row] = {
     "section-ratings": Row(everyone(405), lambda w: {"section_id": w.sections["A1"].pk}),
     "mastery-grid-export": Row(page(SEES_SECTION & STAFF), lambda w: {"section_id": w.sections["A1"].pk}),
     "evidence-timeline": Row(page(SEES_STUDENT), student_id),
+    # A family's request to inspect the record goes through the school: its principal or a district admin.
+    "student-record-json": Row(page(SCHOOL_OVERVIEW), student_id),
+    "student-record-csv": Row(page(SCHOOL_OVERVIEW), student_id),
     "student-alerts": Row(page(SEES_STUDENT & STAFF), student_id),
     # Teacher workspace: Today and groups
     # Today ("teacher-home", above) is every teacher's home; its alert actions are POST only. A section's small
@@ -224,6 +252,13 @@ ROUTES: dict[str, Row] = {
     "small-group-session": Row(page({"t_a1"}), small_group_session),
     "small-group-ratings": Row(everyone(405), lambda w: {"session_id": 1}),
     "small-group-cancel": Row(everyone(405), lambda w: {"session_id": 1}),
+    # The equity dashboard: district North as a whole for its admin; school north-a, its grade 5 and section A1
+    # for their principal and district admin. "equity-dashboard" sends each of them on to their district or school.
+    "equity-dashboard": Row(lambda user: 302 if user == ANONYMOUS or user in PRINCIPALS_AND_ADMINS else 403),
+    "equity-district": Row(dashboard({"admin_north"}), lambda w: {"district_id": w.districts["north"].pk}),
+    "equity-school": Row(dashboard(SCHOOL_OVERVIEW), lambda w: {"school_id": w.schools["north-a"].pk}),
+    "equity-grade": Row(dashboard(SCHOOL_OVERVIEW), lambda w: {"school_id": w.schools["north-a"].pk, "grade": 5}),
+    "equity-section": Row(dashboard(SCHOOL_OVERVIEW), lambda w: {"section_id": w.sections["A1"].pk}),
     # API v1
     "api-v1:api-root": Row(api(SIGNED_IN)),
     "api-v1:token": Row(everyone(405)),  # POST only
@@ -275,10 +310,26 @@ ROUTES: dict[str, Row] = {
     "api-v1:alert-detail": Row(api(SEES_STUDENT & STAFF), lambda w: {"pk": pathways_api_subjects(w)["alert"]}),
     "api-v1:alert-acknowledge": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
     "api-v1:alert-resolve": Row(lambda user: 403 if user == ANONYMOUS else 405, lambda w: {"pk": 1}),
+    # The equity dashboard's figures: as the pages, but JSON.
+    "api-v1:equity-district-detail": Row(
+        dashboard({"admin_north"}, api_route=True), lambda w: {"pk": w.districts["north"].pk}
+    ),
+    "api-v1:equity-school-detail": Row(
+        dashboard(SCHOOL_OVERVIEW, api_route=True), lambda w: {"pk": w.schools["north-a"].pk}
+    ),
+    "api-v1:equity-school-grade": Row(
+        dashboard(SCHOOL_OVERVIEW, api_route=True), lambda w: {"pk": w.schools["north-a"].pk, "grade": 5}
+    ),
+    "api-v1:equity-section-detail": Row(
+        dashboard(SCHOOL_OVERVIEW, api_route=True), lambda w: {"pk": w.sections["A1"].pk}
+    ),
     # API schema and documentation: describe the API, hold no student data.
     "api-schema": Row(api(SIGNED_IN)),
     "api-docs": Row(api(SIGNED_IN)),
     "api-redoc": Row(api(SIGNED_IN)),
+    # Evidence from learning tools: HTTP Basic with a tool credential only; no user's session opens them.
+    "xapi-statements": Row(everyone(401)),
+    "caliper-events": Row(everyone(401)),
     # Operations
     "health": Row(everyone(200)),
 }

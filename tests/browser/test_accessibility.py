@@ -7,7 +7,7 @@ The data is built through the services, like a real term: a curriculum with stra
 evidence recorded (mastery recomputed, paths updated), generated paths, a teacher override, approved and
 pending activities, a section's choice limits with approval, a pending choice and an open pacing alert.
 
-`test_every_page_is_checked` fails when a page is added to profiles, mastery or pathways without a case here
+`test_every_page_is_checked` fails when a page is added to profiles, mastery, pathways or monitoring without a case here
 (or an entry in NOT_PAGES saying why it is not a page of its own).
 """
 
@@ -36,9 +36,10 @@ from pathways.models import Activity, PacingAlert, PathStep, SmallGroupSession, 
 from pathways.services import evidence_record_and_update, groups, pacing_compute, path_generate
 from pathways.services.activities import activity_create, activity_review
 from pathways.services.choice import choice_limits_set, step_choose
-from profiles.models import User
+from profiles.models import Role, RoleMembership, User
 from tests.browser.conftest import PHONE
 from tests.mastery.test_views import Curriculum, build_curriculum
+from tests.monitoring.test_dashboard import build_equity
 from tests.world import PASSWORD, World
 
 pytestmark = pytest.mark.browser
@@ -313,6 +314,26 @@ def open_step_edit(page, t: Term) -> None:
         summary.click()
 
 
+def with_snapshots(url: Callable[[Term], str]) -> Callable[[Term], str]:
+    """An equity dashboard page, with the snapshot rows of tests/monitoring/test_dashboard.py written first."""
+
+    def build(t: Term) -> str:
+        build_equity(t.world)
+        return url(t)
+
+    return build
+
+
+def equity_school(t: Term) -> dict[str, int]:
+    return {"school_id": t.world.schools["north-a"].pk}
+
+
+def second_school_for_p_a(t: Term) -> str:
+    """p_a runs north-b too: the dashboard's home lets them choose."""
+    RoleMembership.objects.create(user=t.user("p_a"), role=Role.PRINCIPAL, school=t.world.schools["north-b"])
+    return reverse("equity-dashboard")
+
+
 CASES = [
     # Signed out
     Case("sign-in", "login", None, at("login")),
@@ -401,6 +422,39 @@ CASES = [
         "admin_north",
         lambda t: reverse("school-detail", args=[t.world.schools["north-b"].pk]),
     ),
+    # Data in: a district admin imports a CASE framework and a OneRoster roster
+    Case("admin-framework-case-import", "framework-case-import", "admin_north", at("framework-case-import")),
+    Case(
+        "admin-oneroster-upload",
+        "oneroster-upload",
+        "admin_north",
+        lambda t: reverse("oneroster-upload", args=[t.world.districts["north"].pk]),
+    ),
+    # The equity dashboard (principal and district admin), its empty state, and its refusal
+    Case("principal-equity-school", "equity-school", "p_a", with_snapshots(at("equity-school", equity_school))),
+    Case(
+        "principal-equity-school-phone",
+        "equity-school",
+        "p_a",
+        with_snapshots(at("equity-school", equity_school)),
+        phone=True,
+    ),
+    Case(
+        "principal-equity-grade",
+        "equity-grade",
+        "p_a",
+        with_snapshots(lambda t: reverse("equity-grade", args=[t.world.schools["north-a"].pk, 5])),
+    ),
+    Case("principal-equity-section", "equity-section", "p_a", with_snapshots(at("equity-section", section))),
+    Case("principal-equity-no-snapshot", "equity-school", "p_a", at("equity-school", equity_school)),
+    Case("principal-equity-home", "equity-dashboard", "p_a", second_school_for_p_a),
+    Case(
+        "admin-equity-district",
+        "equity-district",
+        "admin_north",
+        with_snapshots(at("equity-dashboard")),  # sends the admin on to their district
+    ),
+    Case("teacher-equity-refused", "equity-school", "t_a1", at("equity-school", equity_school), status=403),
     # No role yet: home explains (everyone else is redirected to their role's home)
     Case("no-role-home", "home", "no_role", at("home")),
     # Error pages a signed-in user can land on
@@ -417,6 +471,7 @@ NOT_PAGES = {
     "path-summary": "fragment in the learner profile",
     "student-alerts": "fragment in the learner profile",
     "mastery-grid-export": "CSV download",
+    "framework-case-api": "CASE JSON download (the link is on framework-case-import)",
     "mastery-override-lift": "POST only",
     "path-choose": "POST only",
     "path-generate": "POST only",
@@ -448,7 +503,7 @@ REVIEWED_BY_HAND = {"color-contrast"}
 
 def app_routes() -> set[str]:
     names: set[str] = set()
-    for module in ("profiles.urls", "mastery.urls", "pathways.urls"):
+    for module in ("profiles.urls", "mastery.urls", "pathways.urls", "monitoring.urls"):
         for entry in import_module(module).urlpatterns:
             if isinstance(entry, URLPattern) and entry.name:
                 names.add(entry.name)
