@@ -28,6 +28,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
 from profiles.models import Section, User
+from profiles.spreadsheet import spreadsheet_safe
 
 from . import selectors
 from .models import Competency, Framework, MasteryStatus
@@ -105,8 +106,8 @@ def cell_words(cell: selectors.StatusCell) -> str:
 def export_rows(grid: selectors.MasteryGrid) -> list[list[str]]:
     """The grid as the page shows it: a heading row (Student, each competency code), one row per student
     (name, each cell in words) and the "Mastered" totals row."""
-    rows = [["Student", *(column.competency.code for column in grid.columns)]]
-    rows.extend([str(row.student), *(cell_words(cell) for cell in row.cells)] for row in grid.rows)
+    rows = [["Student", *(spreadsheet_safe(column.competency.code) for column in grid.columns)]]
+    rows.extend([spreadsheet_safe(str(row.student)), *(cell_words(cell) for cell in row.cells)] for row in grid.rows)
     if grid.rows and grid.columns:
         rows.append(["Mastered", *(str(column.mastered) for column in grid.columns)])
     return rows

@@ -30,6 +30,7 @@ from django.db import models
 from django.utils import timezone
 
 from profiles.models import SourceIdentity, User
+from profiles.spreadsheet import spreadsheet_safe
 
 STUDENT_KEYS = ("student", "user")
 LEFT_OUT_USER_FIELDS = frozenset({"password"})  # a hash, but never anyone's business to export
@@ -147,10 +148,10 @@ def _csv_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True)
+        return spreadsheet_safe(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True))
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
-    return str(value)
+    return spreadsheet_safe(str(value))  # notes and names are typed by people
 
 
 def student_record_csv_lines(record: StudentRecord) -> Iterator[str]:

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET
 
 from profiles import access
 from profiles.models import Role, User
+from profiles.spreadsheet import spreadsheet_safe
 
 from . import dashboard_selectors as selectors
 from .dashboard_selectors import (
@@ -435,16 +436,11 @@ def summary_rows(dashboard: Dashboard, metric: Metric) -> list[tuple[str, str]]:
     ]
 
 
-def csv_safe(text: str) -> str:
-    """A name that a spreadsheet would run as a formula (=, +, -, @ first) is written as text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def export_rows(dashboard: Dashboard, metric: Metric) -> list[list[str]]:
-    rows: list[list[str]] = [[label, csv_safe(value)] for label, value in summary_rows(dashboard, metric)]
+    rows: list[list[str]] = [[label, spreadsheet_safe(value)] for label, value in summary_rows(dashboard, metric)]
     for panel in panels(dashboard, metric):
         rows += [[], [panel.table.caption], list(panel.table.columns)]
-        rows += [[csv_safe(item.export) for item in row] for row in panel.table.rows]
+        rows += [[spreadsheet_safe(item.export) for item in row] for row in panel.table.rows]
     return rows
 
 

@@ -86,3 +86,14 @@ def test_the_export_is_for_staff_who_see_the_section(client, world, cur, usernam
 def test_an_unknown_framework_is_404(client, world, cur):
     client.force_login(world.t_a1)
     assert client.get(export_url(world, framework=999_999)).status_code == 404
+
+
+def test_a_name_a_spreadsheet_would_run_is_written_as_text(client, world, cur):
+    student = world.s_a1_1
+    student.first_name, student.last_name = '=HYPERLINK("http://x"', '"y")'
+    student.save(update_fields=["first_name", "last_name"])
+    client.force_login(world.t_a1)
+    rows = csv_of(client.get(export_url(world)))
+    names = [row[0] for row in rows[1:-1]]
+    assert "'" + str(student) in names
+    assert not any(name.startswith("=") for name in names)

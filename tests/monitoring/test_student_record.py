@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from mastery.models import Evidence, MasteryState
-from monitoring.student_record import models_keyed_to_student, student_record_build
+from monitoring.student_record import models_keyed_to_student, student_record_build, student_record_csv_lines
 from pathways.models import LearningPath, PacingAlert, PathStep
 from pathways.services import evidence_record_and_update
 from profiles.models import Demographics, LearnerProfileChange, SourceIdentity, User
@@ -187,3 +187,13 @@ def test_the_learner_profile_links_the_record_for_those_who_may_export_it(
     page = client.get(reverse("student-profile", args=[world.s_a1_1.pk])).content.decode()
     assert (f'href="/students/{world.s_a1_1.pk}/record.csv"' in page) is shown
     assert (f'href="/students/{world.s_a1_1.pk}/record.json"' in page) is shown
+
+
+def test_the_csv_writes_text_a_spreadsheet_would_run_as_text(world: World, graph: Graph) -> None:
+    student = world.s_a1_1
+    student.first_name = "=cmd|' /C calc'!A0"
+    student.save(update_fields=["first_name"])
+    lines = "".join(student_record_csv_lines(student_record_build(student_id=student.pk)))
+    rows = list(csv.DictReader(io.StringIO(lines)))
+    (first_name,) = [row["value"] for row in rows if row["table"] == "profiles.user" and row["column"] == "first_name"]
+    assert first_name == "'=cmd|' /C calc'!A0"
