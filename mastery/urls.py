@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, views
+from . import api, export_views, views
 
 urlpatterns = [
     path("sections/<int:section_id>/mastery/", views.mastery_grid, name="mastery-grid"),
@@ -19,6 +19,16 @@ urlpatterns = [
         name="mastery-override-lift",
     ),
     path("frameworks/case-import/", views.framework_case_import, name="framework-case-import"),
+    # Mastery states and evidence as CSV (mastery/exports.py), for a section, a school or a district.
+    *[
+        path(f"{scope}s/<int:{scope}_id>/{what}.csv", view, {"what": what}, name=f"{scope}-{what}-csv")
+        for scope, view in (
+            ("section", export_views.section_export),
+            ("school", export_views.school_export),
+            ("district", export_views.district_export),
+        )
+        for what in ("mastery", "evidence")
+    ],
     # The CASE export is an API read; it lives here because the API router (plplatform/api_urls.py) holds
     # viewsets, and this is one APIView. Same authentication and 404 rules as the other API routes.
     path("api/v1/frameworks/<int:framework_id>/case/", api.FrameworkCaseView.as_view(), name="framework-case-api"),

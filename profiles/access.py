@@ -474,3 +474,11 @@ def get_student_record_profile_or_404(user: AnyUser, student_id: int) -> Learner
         return LearnerProfile.objects.filter(school__in=overview_schools(user)).get(pk=student_id)
     except LearnerProfile.DoesNotExist:
         raise Http404("No such student.") from None
+
+
+def get_administered_district_or_404(user: AnyUser, district_id: int) -> District:
+    """A district the user administers; unknown and forbidden both 404."""
+    try:
+        return administered_districts(user).get(pk=district_id)
+    except District.DoesNotExist:
+        raise Http404("No such district.") from None

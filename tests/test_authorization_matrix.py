@@ -238,6 +238,19 @@ ROUTES: dict[str, Row] = {
     # seen by whoever sees the student; the profile's alerts card only by staff who see the student.
     "section-ratings": Row(everyone(405), lambda w: {"section_id": w.sections["A1"].pk}),
     "mastery-grid-export": Row(page(SEES_SECTION & STAFF), lambda w: {"section_id": w.sections["A1"].pk}),
+    # Mastery and evidence CSVs: a section's staff, a school's principal and district admins, a district's admins.
+    **{
+        f"section-{what}-csv": Row(page(SEES_SECTION & STAFF), lambda w: {"section_id": w.sections["A1"].pk})
+        for what in ("mastery", "evidence")
+    },
+    **{
+        f"school-{what}-csv": Row(page(SCHOOL_OVERVIEW), lambda w: {"school_id": w.schools["north-a"].pk})
+        for what in ("mastery", "evidence")
+    },
+    **{
+        f"district-{what}-csv": Row(page({"admin_north"}), lambda w: {"district_id": w.districts["north"].pk})
+        for what in ("mastery", "evidence")
+    },
     "evidence-timeline": Row(page(SEES_STUDENT), student_id),
     # A family's request to inspect the record goes through the school: its principal or a district admin.
     "student-record-json": Row(page(SCHOOL_OVERVIEW), student_id),

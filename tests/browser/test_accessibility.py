@@ -472,6 +472,11 @@ NOT_PAGES = {
     "student-alerts": "fragment in the learner profile",
     "mastery-grid-export": "CSV download",
     "framework-case-api": "CASE JSON download (the link is on framework-case-import)",
+    **{
+        f"{scope}-{what}-csv": "CSV download"
+        for scope in ("section", "school", "district")
+        for what in ("mastery", "evidence")
+    },
     "mastery-override-lift": "POST only",
     "path-choose": "POST only",
     "path-generate": "POST only",
