@@ -63,41 +63,6 @@ PROPORTIONS = {
     "section_504": (0.03, 0.97),
     "economically_disadvantaged": (0.45, 0.55),
 }
-EQUITY_COLUMNS = (
-    "date",
-    "district_id",
-    "school_id",
-    "grade",
-    "section_id",
-    "dimension",
-    "value",
-    "n_students",
-    "grade_level_targets",
-    "grade_level_targets_mastered",
-    "growth_distribution",
-    "growth_median",
-    "pacing_distribution",
-    "below_grade_count",
-    "access_count",
-    "open_alerts",
-    "suppressed",
-    "access_suppressed",
-    "computed_at",
-)
-IMPLEMENTATION_COLUMNS = (
-    "date",
-    "district_id",
-    "school_id",
-    "section_id",
-    "teachers",
-    "teacher_evidence_week",
-    "students",
-    "students_with_evidence_week",
-    "alerts_acknowledged",
-    "acknowledge_days_distribution",
-    "acknowledge_days_median",
-    "computed_at",
-)
 
 
 # --- the synthetic history -----------------------------------------------------------------------------
@@ -126,6 +91,7 @@ def roster_cells(school_id: int, grades: dict[int, int], sections: list[tuple[in
     """One school's cells with their student counts (and a below-grade count, fixed over the term), flagged by
     the real suppression; figures are filled per date later."""
     from monitoring.analytics.cells import DIMENSION_VALUES, suppress_school_cells
+    from monitoring.dashboard_selectors import suppression_min_n
 
     cells = []
     per_grade: dict[tuple[str, str], int] = {}
@@ -139,9 +105,7 @@ def roster_cells(school_id: int, grades: dict[int, int], sections: list[tuple[in
         cells.append(_cell(school_id, None, None, dimension, value, n))
     for section_id, grade, students in sections:
         cells.append(_cell(school_id, grade, section_id, "all", "all", students))
-    from django.conf import settings
-
-    suppress_school_cells(cells, min_n=int(settings.PLPLATFORM["SUPPRESSION_MIN_N"]))
+    suppress_school_cells(cells, min_n=suppression_min_n())
     return cells
 
 
@@ -161,6 +125,7 @@ def _cell(school: int, grade: int | None, section: int | None, dimension: str, v
 
 def district_roster_cells(school_cells: list[dict]) -> list[dict]:
     from monitoring.analytics.cells import suppress_district_cells
+    from monitoring.dashboard_selectors import suppression_min_n
 
     totals: dict[tuple, dict] = {}
     for cell in school_cells:
@@ -171,10 +136,8 @@ def district_roster_cells(school_cells: list[dict]) -> list[dict]:
         total["n_students"] += cell["n_students"]
         total["below_grade_count"] += cell["below_grade_count"]
     district = list(totals.values())
-    from django.conf import settings
-
     table = [cell for cell in school_cells if cell["section"] is None]
-    suppress_district_cells(district, table, min_n=int(settings.PLPLATFORM["SUPPRESSION_MIN_N"]))
+    suppress_district_cells(district, table, min_n=suppression_min_n())
     return district
 
 
@@ -205,6 +168,7 @@ def write_history(district_id: int, days: list[datetime.date]) -> dict[str, int]
     from django.db.models import Count
     from django.utils import timezone
 
+    from monitoring.models import EQUITY_FIGURES, IMPLEMENTATION_FIGURES
     from profiles.models import Enrollment, LearnerProfile, School, Section
 
     rng = np.random.default_rng(7)
@@ -224,8 +188,14 @@ def write_history(district_id: int, days: list[datetime.date]) -> dict[str, int]
     now = timezone.now()
     raw = connection.connection
     equity = implementation = 0
+    equity_columns = (
+        *("date", "district_id", "school_id", "grade", "section_id", "dimension", "value"),
+        *EQUITY_FIGURES,
+        "computed_at",
+    )
+    implementation_columns = ("date", "district_id", "school_id", "section_id", *IMPLEMENTATION_FIGURES, "computed_at")
     with raw.cursor() as cursor:
-        with cursor.copy(f"COPY monitoring_equitysnapshot ({', '.join(EQUITY_COLUMNS)}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY monitoring_equitysnapshot ({', '.join(equity_columns)}) FROM STDIN") as copy:
             for index, day in enumerate(days):
                 progress = index / max(1, len(days) - 1)
                 for cell in cells:
@@ -239,10 +209,10 @@ def write_history(district_id: int, days: list[datetime.date]) -> dict[str, int]
                         **{key: cell[key] for key in ("grade", "dimension", "value", "n_students")},
                         **{key: cell[key] for key in ("suppressed", "access_suppressed")},
                     }
-                    copy.write_row([row[column] for column in EQUITY_COLUMNS])
+                    copy.write_row([row[column] for column in equity_columns])
                     equity += 1
         with cursor.copy(
-            f"COPY monitoring_implementationsnapshot ({', '.join(IMPLEMENTATION_COLUMNS)}) FROM STDIN"
+            f"COPY monitoring_implementationsnapshot ({', '.join(implementation_columns)}) FROM STDIN"
         ) as copy:
             # (school, section, teachers, students): each school, each section, and the district as a whole.
             units = [
@@ -270,7 +240,7 @@ def write_history(district_id: int, days: list[datetime.date]) -> dict[str, int]
                         "acknowledge_days_median": median,
                         "computed_at": now,
                     }
-                    copy.write_row([row[column] for column in IMPLEMENTATION_COLUMNS])
+                    copy.write_row([row[column] for column in implementation_columns])
                     implementation += 1
         cursor.execute("ANALYZE monitoring_equitysnapshot")
         cursor.execute("ANALYZE monitoring_implementationsnapshot")

@@ -584,9 +584,7 @@ class FrameworkCaseView(APIView):
     def get(self, request: Request, framework_id: int) -> Response:
         if not access.can_export_frameworks(request.user):
             raise Http404(NO_SUCH_FRAMEWORK)
-        framework = Framework.objects.filter(pk=framework_id).first()
-        if framework is None:
-            raise Http404(NO_SUCH_FRAMEWORK)
+        framework = scoped_get_or_404(Framework.objects.all(), framework_id, NO_SUCH_FRAMEWORK)
         response = Response(case_export(framework=framework))
         if request.query_params.get("download"):
             response["Content-Disposition"] = f'attachment; filename="framework-{framework.pk}-case.json"'

@@ -7,7 +7,6 @@ Unknown and forbidden records both answer 404; a record the user sees but may no
 
 from __future__ import annotations
 
-import csv
 import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from profiles import access
 from profiles.models import LearnerProfile, Role, User
 
 from . import grid_page, selectors, services
+from .exports import csv_lines
 from .forms import MasteryOverrideForm
 from .interop.case import CasePackageError, case_import
 from .interop.forms import CaseUploadForm
@@ -217,11 +217,10 @@ def mastery_grid_export(request: HttpRequest, section_id: int) -> HttpResponse:
         visible_students=access.visible_students(user),
         filters=grid_page.GridFilters.from_params(request.GET),
     )
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    heading, *rows = grid_page.export_rows(grid)
+    response = HttpResponse(csv_lines(heading, rows), content_type="text/csv; charset=utf-8")
     name = slugify(f"{section.code} mastery {grid.framework.name if grid.framework else ''} grade {grid.grade}")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    response.write("\ufeff")  # so that spreadsheet programs read the names as UTF-8
-    csv.writer(response).writerows(grid_page.export_rows(grid))
     return response
 
 

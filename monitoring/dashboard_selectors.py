@@ -31,7 +31,7 @@ from django.db.models import Max, Min, Q, QuerySet
 from profiles.models import District, School, Section, Term
 
 from .analytics.cells import DIMENSION_VALUES, PACING_KEYS
-from .models import Dimension, EquitySnapshot, ImplementationSnapshot
+from .models import EQUITY_FIGURES, Dimension, EquitySnapshot, ImplementationSnapshot
 
 Level = Literal["district", "school", "grade", "section"]
 ALL = Dimension.ALL.value
@@ -91,16 +91,7 @@ EQUITY_COLUMNS = (
     "section_id",
     "dimension",
     "value",
-    "n_students",
-    "grade_level_targets",
-    "grade_level_targets_mastered",
-    "growth_median",
-    "pacing_distribution",
-    "below_grade_count",
-    "access_count",
-    "open_alerts",
-    "suppressed",
-    "access_suppressed",
+    *(name for name in EQUITY_FIGURES if name != "growth_distribution"),
     "computed_at",
 )
 IMPLEMENTATION_COLUMNS = (

@@ -340,3 +340,30 @@ class ImplementationSnapshot(PlatformModel):
     @property
     def students_with_evidence_share(self) -> float | None:
         return self.students_with_evidence_week / self.students if self.students else None
+
+
+# The stored figures of a snapshot row, in model order: what the snapshots stage computes and upserts and what
+# readers and the benchmark's loader name. The natural key (the unique constraint's fields) and `computed_at`
+# are not figures.
+EQUITY_FIGURES: tuple[str, ...] = (
+    "n_students",
+    "grade_level_targets",
+    "grade_level_targets_mastered",
+    "growth_distribution",
+    "growth_median",
+    "pacing_distribution",
+    "below_grade_count",
+    "access_count",
+    "open_alerts",
+    "suppressed",
+    "access_suppressed",
+)
+IMPLEMENTATION_FIGURES: tuple[str, ...] = (
+    "teachers",
+    "teacher_evidence_week",
+    "students",
+    "students_with_evidence_week",
+    "alerts_acknowledged",
+    "acknowledge_days_distribution",
+    "acknowledge_days_median",
+)

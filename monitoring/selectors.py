@@ -25,7 +25,7 @@ from profiles.selectors import school_year_terms_on, term_calendars
 from .analytics.cells import RACE_FLAGS, YES_NO_DIMENSIONS
 from .analytics.facts import SchoolFacts
 from .analytics.implementation import ImplementationFacts
-from .models import EquitySnapshot, ImplementationSnapshot
+from .models import EQUITY_FIGURES, EquitySnapshot, ImplementationSnapshot
 
 # Implementation health: "evidence per teacher per week" counts the 7 calendar days ending on the night;
 # the median days to acknowledge an alert looks at the alerts acknowledged in the 30 days ending on it.
@@ -246,24 +246,7 @@ def school_implementation_facts(*, school_id: int, on: datetime.date) -> Impleme
 
 # --- the district step ---------------------------------------------------------------------------------
 
-SNAPSHOT_FIGURES = (
-    "school",
-    "grade",
-    "section",
-    "dimension",
-    "value",
-    "n_students",
-    "grade_level_targets",
-    "grade_level_targets_mastered",
-    "below_grade_count",
-    "access_count",
-    "open_alerts",
-    "growth_distribution",
-    "growth_median",
-    "pacing_distribution",
-    "suppressed",
-    "access_suppressed",
-)
+SNAPSHOT_FIGURES = ("school", "grade", "section", "dimension", "value", *EQUITY_FIGURES)
 
 
 def stored_school_cells(*, district_id: int, on: datetime.date) -> list[dict[str, Any]]:

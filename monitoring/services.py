@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
@@ -28,7 +27,15 @@ from profiles.models import District, School
 from . import selectors
 from .analytics.cells import district_cells, suppress_district_cells, suppress_school_cells
 from .analytics.implementation import district_implementation_row, implementation_rows
-from .models import EquitySnapshot, ImplementationSnapshot, JobChunk, JobRun
+from .dashboard_selectors import suppression_min_n
+from .models import (
+    EQUITY_FIGURES,
+    IMPLEMENTATION_FIGURES,
+    EquitySnapshot,
+    ImplementationSnapshot,
+    JobChunk,
+    JobRun,
+)
 
 # DESIGN.md section 5: after 3 attempts a chunk is marked failed, not looped.
 MAX_ATTEMPTS = 3
@@ -206,41 +213,14 @@ def job_run_fail(*, run_id: int, error: str) -> JobRun:
 # district-as-a-whole rows are written once every school of the district has its snapshot for the night.
 
 EQUITY_KEY = ["date", "district", "school", "grade", "section", "dimension", "value"]
-EQUITY_FIGURES = [
-    "n_students",
-    "grade_level_targets",
-    "grade_level_targets_mastered",
-    "growth_distribution",
-    "growth_median",
-    "pacing_distribution",
-    "below_grade_count",
-    "access_count",
-    "open_alerts",
-    "suppressed",
-    "access_suppressed",
-    "computed_at",
-]
+EQUITY_UPDATED = [*EQUITY_FIGURES, "computed_at"]
 IMPLEMENTATION_KEY = ["date", "district", "school", "section"]
-IMPLEMENTATION_FIGURES = [
-    "teachers",
-    "teacher_evidence_week",
-    "students",
-    "students_with_evidence_week",
-    "alerts_acknowledged",
-    "acknowledge_days_distribution",
-    "acknowledge_days_median",
-    "computed_at",
-]
+IMPLEMENTATION_UPDATED = [*IMPLEMENTATION_FIGURES, "computed_at"]
 
 
 def _school_lookup(school_id: int | None) -> dict[str, Any]:
     """One school's rows, or the district-as-a-whole rows (school null)."""
     return {"school__isnull": True} if school_id is None else {"school_id": school_id}
-
-
-def suppression_min_n() -> int:
-    platform: dict[str, Any] = settings.PLPLATFORM
-    return int(platform["SUPPRESSION_MIN_N"])
 
 
 def _equity_row(cell: dict[str, Any], *, district_id: int, on: datetime.date, now: datetime.datetime) -> EquitySnapshot:
@@ -252,7 +232,7 @@ def _equity_row(cell: dict[str, Any], *, district_id: int, on: datetime.date, no
         section_id=cell["section"],
         dimension=cell["dimension"],
         value=cell["value"],
-        **{name: cell[name] for name in EQUITY_FIGURES if name != "computed_at"},
+        **{name: cell[name] for name in EQUITY_FIGURES},
         computed_at=now,
     )
 
@@ -266,7 +246,7 @@ def equity_snapshot_replace(
     now = timezone.now()
     rows = [_equity_row(cell, district_id=district_id, on=on, now=now) for cell in cells]
     EquitySnapshot.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=EQUITY_KEY, update_fields=EQUITY_FIGURES, batch_size=2000
+        rows, update_conflicts=True, unique_fields=EQUITY_KEY, update_fields=EQUITY_UPDATED, batch_size=2000
     )
     kept = {(cell["grade"], cell["section"], cell["dimension"], cell["value"]) for cell in cells}
     existing = EquitySnapshot.objects.filter(date=on, district_id=district_id, **_school_lookup(school_id))
@@ -291,13 +271,13 @@ def implementation_snapshot_replace(
             district_id=district_id,
             school_id=row["school"],
             section_id=row["section"],
-            **{name: row[name] for name in IMPLEMENTATION_FIGURES if name != "computed_at"},
+            **{name: row[name] for name in IMPLEMENTATION_FIGURES},
             computed_at=now,
         )
         for row in rows
     ]
     ImplementationSnapshot.objects.bulk_create(
-        objects, update_conflicts=True, unique_fields=IMPLEMENTATION_KEY, update_fields=IMPLEMENTATION_FIGURES
+        objects, update_conflicts=True, unique_fields=IMPLEMENTATION_KEY, update_fields=IMPLEMENTATION_UPDATED
     )
     kept = {row["section"] for row in rows}
     existing = ImplementationSnapshot.objects.filter(date=on, district_id=district_id, **_school_lookup(school_id))

@@ -21,19 +21,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mastery import grid_page
 from profiles import access
-from profiles.models import Role, User
+from profiles.models import Role
 
 from . import selectors
 from .services.ratings import RatingsRecorded, RatingsRefused, ratings_record
+from .views import _viewer
 
 RATING_FIELD = "rating-"
-
-
-def _viewer(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied
-    return user
 
 
 def _is_htmx(request: HttpRequest) -> bool:

@@ -205,6 +205,14 @@ def administered_districts(user: AnyUser) -> QuerySet[District]:
     return District.objects.filter(pk__in=_membership_ids(user, Role.DISTRICT_ADMIN, "district_id"))
 
 
+def get_administered_district_or_404(user: AnyUser, district_id: int) -> District:
+    """A district the user administers; unknown and forbidden both 404."""
+    try:
+        return administered_districts(user).get(pk=district_id)
+    except District.DoesNotExist:
+        raise Http404("No such district.") from None
+
+
 def overview_schools(user: AnyUser) -> QuerySet[School]:
     """Schools whose overview the user may see: a principal their schools, a district admin their districts'."""
     if not isinstance(user, User):
@@ -408,10 +416,8 @@ def equity_dashboard_schools(user: AnyUser) -> QuerySet[School]:
 
 
 def get_equity_district_or_404(user: AnyUser, district_id: int) -> District:
-    try:
-        return equity_dashboard_districts(user).get(pk=district_id)
-    except District.DoesNotExist:
-        raise Http404("No such district.") from None
+    """A district whose district-wide dashboard the user sees (those they administer)."""
+    return get_administered_district_or_404(user, district_id)
 
 
 def get_equity_school_or_404(user: AnyUser, school_id: int) -> School:
@@ -431,15 +437,8 @@ def get_equity_section_or_404(user: AnyUser, section_id: int) -> Section:
 
 
 # --- roster imports ------------------------------------------------------------------------------
-# Appended with the OneRoster upload page: only the district's admins (and superusers) bring a roster
-# into a district; anyone else gets the 404 an unknown district gets.
-
-
-def get_roster_import_district_or_404(user: AnyUser, district_id: int) -> District:
-    try:
-        return administered_districts(user).get(pk=district_id)
-    except District.DoesNotExist:
-        raise Http404("No such district.") from None
+# The OneRoster upload page: only the district's admins (and superusers) bring a roster into a district;
+# it fetches the district with get_administered_district_or_404 (anyone else gets an unknown district's 404).
 
 
 # --- frameworks: CASE import and export (mastery) ------------------------------------------------------
@@ -474,11 +473,3 @@ def get_student_record_profile_or_404(user: AnyUser, student_id: int) -> Learner
         return LearnerProfile.objects.filter(school__in=overview_schools(user)).get(pk=student_id)
     except LearnerProfile.DoesNotExist:
         raise Http404("No such student.") from None
-
-
-def get_administered_district_or_404(user: AnyUser, district_id: int) -> District:
-    """A district the user administers; unknown and forbidden both 404."""
-    try:
-        return administered_districts(user).get(pk=district_id)
-    except District.DoesNotExist:
-        raise Http404("No such district.") from None

@@ -77,6 +77,7 @@ def learner_profile_detail(profile: LearnerProfile) -> dict:
         "profile": profile,
         "student": student,
         "history": learner_profile_history(profile),
+        "history_shown": PROFILE_HISTORY_SHOWN,  # the page says "the latest N" when the list is that long
         "goals": list(student.goals.select_related("set_with").order_by("status", "target_date")),
         "sections": list(
             Section.objects.filter(

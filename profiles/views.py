@@ -275,7 +275,7 @@ def goal_edit(request: HttpRequest, goal_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def oneroster_upload(request: HttpRequest, district_id: int) -> HttpResponse:
-    district = access.get_roster_import_district_or_404(request.user, district_id)
+    district = access.get_administered_district_or_404(request.user, district_id)
     context: dict[str, Any] = {"district": district, "max_mb": uploads.MAX_UPLOAD_BYTES // (1024 * 1024)}
     if request.method == "POST" and "token" in request.POST:
         return _oneroster_apply(request, district, context)

@@ -21,18 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mastery.interop.fields import NOT_A_TIMESTAMP, NOT_AN_OBJECT, REQUIRED, FieldError, number, text
 from mastery.interop.tools import Observation
 from mastery.models import UnmatchedStatement
 from mastery.services.evidence import parse_observed_at
 
 EVENTS_PER_ENVELOPE = 1000
 
-REQUIRED = "This field is required."
-NOT_AN_OBJECT = "Must be a JSON object."
-NOT_TEXT = "Must be a non-empty string."
 NOT_A_LIST = "Must be a non-empty array."
-NOT_A_TIMESTAMP = "Must be an ISO 8601 timestamp."
-NOT_A_NUMBER = "Must be a number."
 NOT_AN_ENTITY = "Must be an id (string) or an object with an id."
 MAX_POSITIVE = "Must be greater than 0."
 SCORE_RANGE = "Must be between 0 and maxScore."
@@ -40,11 +36,7 @@ TOO_MANY = f"At most {EVENTS_PER_ENVELOPE} events per envelope."
 SAME_ID_DIFFERENT = "Same id as an earlier event of this envelope, with different content."
 
 
-class EnvelopeError(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
+EnvelopeError = FieldError  # a request that is not a Caliper envelope: `field` names where
 
 
 @dataclass
@@ -57,7 +49,7 @@ def parse_envelope(body: Any) -> ParsedEnvelope:
     if not isinstance(body, Mapping):
         raise EnvelopeError("", NOT_AN_OBJECT)
     for name in ("sensor", "dataVersion"):
-        _text(body.get(name), name)
+        text(body.get(name), name)
     _time(body.get("sendTime"), "sendTime")
     data = body.get("data")
     if data is None:
@@ -89,9 +81,9 @@ def parse_event(event: Any, *, where: str = "") -> Observation | dict[str, Any]:
     prefix = f"{where}." if where else ""
     if not isinstance(event, Mapping):
         raise EnvelopeError(where, NOT_AN_OBJECT)
-    event_id = _text(event.get("id"), f"{prefix}id")
-    event_type = _text(event.get("type"), f"{prefix}type")
-    action = _text(event.get("action"), f"{prefix}action")
+    event_id = text(event.get("id"), f"{prefix}id")
+    event_type = text(event.get("type"), f"{prefix}type")
+    action = text(event.get("action"), f"{prefix}action")
     actor = _entity_id(event.get("actor"), f"{prefix}actor")
     target = event.get("object")
     activity = _entity_id(target, f"{prefix}object")
@@ -128,22 +120,14 @@ def parse_event(event: Any, *, where: str = "") -> Observation | dict[str, Any]:
     )
 
 
-def _text(value: Any, where: str) -> str:
-    if value is None:
-        raise EnvelopeError(where, REQUIRED)
-    if not isinstance(value, str) or not value.strip() or "\x00" in value:
-        raise EnvelopeError(where, NOT_TEXT)
-    return value
-
-
 def _entity_id(value: Any, where: str) -> str:
     """A Caliper entity is written either as its id or as an object with one."""
     if value is None:
         raise EnvelopeError(where, REQUIRED)
     if isinstance(value, str):
-        return _text(value, where)
+        return text(value, where)
     if isinstance(value, Mapping):
-        return _text(value.get("id"), f"{where}.id")
+        return text(value.get("id"), f"{where}.id")
     raise EnvelopeError(where, NOT_AN_ENTITY)
 
 
@@ -157,11 +141,10 @@ def _time(value: Any, where: str) -> datetime.datetime:
 
 
 def _number(value: Any, where: str) -> float:
-    if value is None:
+    present = number(value, where)
+    if present is None:
         raise EnvelopeError(where, REQUIRED)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise EnvelopeError(where, NOT_A_NUMBER)
-    return float(value)
+    return present
 
 
 def _score(generated: Mapping[str, Any], where: str, *, required: bool) -> float | None:

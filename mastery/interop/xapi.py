@@ -20,6 +20,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from mastery.interop.fields import NOT_A_TIMESTAMP, NOT_AN_OBJECT, REQUIRED, FieldError, number, text
 from mastery.interop.tools import Observation, Void
 from mastery.models import UnmatchedStatement
 from mastery.services.evidence import parse_observed_at
@@ -29,13 +30,8 @@ VERSION_HEADER = "X-Experience-API-Version"
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 STATEMENTS_PER_REQUEST = 1000
 
-REQUIRED = "This field is required."
-NOT_AN_OBJECT = "Must be a JSON object."
-NOT_TEXT = "Must be a non-empty string."
 NOT_A_UUID = "Must be a UUID."
-NOT_A_NUMBER = "Must be a number."
 NOT_A_BOOLEAN = "Must be true or false."
-NOT_A_TIMESTAMP = "Must be an ISO 8601 timestamp."
 ONE_IDENTIFIER = "An agent needs exactly one of mbox, mbox_sha1sum, openid, account."
 MBOX_MAILTO = "Must be a mailto: IRI."
 SCALED_RANGE = "Must be between -1 and 1."
@@ -50,13 +46,7 @@ SAME_ID_DIFFERENT = "Same id as an earlier statement of this request, with diffe
 _IDENTIFIERS = ("mbox", "mbox_sha1sum", "openid", "account")
 
 
-class StatementError(Exception):
-    """A request that is not valid xAPI: `field` names where (e.g. `[2].result.score.raw`)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
+StatementError = FieldError  # a request that is not valid xAPI: `field` names where (`[2].result.score.raw`)
 
 
 @dataclass
@@ -116,10 +106,10 @@ def parse_statement(statement: Any, *, prefix: str = "") -> Observation | Void:
     statement["id"] = statement_id
     person_keys, email = _actor(_object(statement, "actor", prefix), f"{prefix}actor")
     verb = _object(statement, "verb", prefix)
-    verb_id = _text(verb.get("id"), f"{prefix}verb.id")
+    verb_id = text(verb.get("id"), f"{prefix}verb.id")
     target = _object(statement, "object", prefix)
     object_type = target.get("objectType", "Activity")
-    object_id = _text(target.get("id"), f"{prefix}object.id") if object_type != "SubStatement" else ""
+    object_id = text(target.get("id"), f"{prefix}object.id") if object_type != "SubStatement" else ""
     if verb_id == VOIDED:
         if object_type != "StatementRef":
             raise StatementError(f"{prefix}object.objectType", VOID_NEEDS_REF)
@@ -149,17 +139,9 @@ def _object(parent: Mapping[str, Any], name: str, prefix: str) -> Mapping[str, A
     return value
 
 
-def _text(value: Any, where: str) -> str:
-    if value is None:
-        raise StatementError(where, REQUIRED)
-    if not isinstance(value, str) or not value.strip() or "\x00" in value:
-        raise StatementError(where, NOT_TEXT)
-    return value
-
-
 def _uuid(value: Any, where: str) -> str:
     try:
-        return str(uuid.UUID(_text(value, where)))  # lower case, hyphenated: one spelling per id
+        return str(uuid.UUID(text(value, where)))  # lower case, hyphenated: one spelling per id
     except ValueError:
         raise StatementError(where, NOT_A_UUID) from None
 
@@ -175,22 +157,14 @@ def _actor(actor: Mapping[str, Any], where: str) -> tuple[tuple[str, ...], str |
     (name,) = given
     if name == "account":
         account = _object(actor, "account", f"{where}.")
-        _text(account.get("homePage"), f"{where}.account.homePage")
-        return (_text(account.get("name"), f"{where}.account.name"),), None
-    value = _text(actor[name], f"{where}.{name}")
+        text(account.get("homePage"), f"{where}.account.homePage")
+        return (text(account.get("name"), f"{where}.account.name"),), None
+    value = text(actor[name], f"{where}.{name}")
     if name == "mbox":
         if not value.lower().startswith("mailto:"):
             raise StatementError(f"{where}.mbox", MBOX_MAILTO)
         return (value,), value[len("mailto:") :]
     return (value,), None
-
-
-def _number(value: Any, where: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise StatementError(where, NOT_A_NUMBER)
-    return float(value)
 
 
 def _boolean(value: Any, where: str) -> bool | None:
@@ -222,10 +196,10 @@ def _score(score: Any, where: str) -> float | None:
         return None
     if not isinstance(score, Mapping):
         raise StatementError(where, NOT_AN_OBJECT)
-    scaled = _number(score.get("scaled"), f"{where}.scaled")
-    raw = _number(score.get("raw"), f"{where}.raw")
-    low = _number(score.get("min"), f"{where}.min")
-    high = _number(score.get("max"), f"{where}.max")
+    scaled = number(score.get("scaled"), f"{where}.scaled")
+    raw = number(score.get("raw"), f"{where}.raw")
+    low = number(score.get("min"), f"{where}.min")
+    high = number(score.get("max"), f"{where}.max")
     if scaled is not None and not -1 <= scaled <= 1:
         raise StatementError(f"{where}.scaled", SCALED_RANGE)
     if low is not None and high is not None and high <= low:

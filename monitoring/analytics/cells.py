@@ -36,7 +36,6 @@ DIMENSION_VALUES: dict[str, tuple[str, ...]] = {
     "race_ethnicity": ("hispanic_or_latino", *RACE_FLAGS, "two_or_more_races", NOT_REPORTED),
     **{dimension: (YES, NO) for dimension in YES_NO_DIMENSIONS},
 }
-DIMENSIONS = tuple(DIMENSION_VALUES)
 
 PACING_KEYS = ("ahead", "on_track", "at_risk", "off_track")  # best to worst
 

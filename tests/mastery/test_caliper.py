@@ -5,8 +5,6 @@ bad credentials and malformed envelopes change nothing."""
 
 from __future__ import annotations
 
-import base64
-import copy
 import datetime
 import json
 from io import StringIO
@@ -20,6 +18,7 @@ from django.urls import reverse
 from mastery.interop import tools
 from mastery.interop.tools import tool_credential_create
 from mastery.models import Competency, Evidence, Framework, UnmatchedStatement
+from tests.mastery.interop_support import basic_auth, without
 from tests.shared_data import shared_path
 from tests.world import World
 
@@ -74,7 +73,7 @@ class Setup:
         tools.activity_identity_create(tool=self.tool, activity=ITEM_3, competency=self.item)
 
     def auth(self, secret: str | None = None) -> str:
-        return "Basic " + base64.b64encode(f"{self.tool.key}:{secret or self.secret}".encode()).decode()
+        return basic_auth(self.tool.key, secret or self.secret)
 
     def map_student(self) -> None:
         tools.person_identity_create(tool=self.tool, person=STUDENT_IRI, student=self.world.users["s_a1_1"])
@@ -190,35 +189,26 @@ GRADE_EVENT = "caliperEventGradeGraded.json"
 SUBMIT_EVENT = "caliperEventAssessmentSubmitted.json"
 
 
-def _event_without(name: str, *path: str) -> dict[str, Any]:
-    event = copy.deepcopy(sample(name))
-    target = event
-    for key in path[:-1]:
-        target = target[key]
-    del target[path[-1]]
-    return event
-
-
 @pytest.mark.parametrize(
     ("body", "field", "error"),
     [
         ({**envelope(), "data": None}, "data", REQUIRED),
         ({**envelope(), "data": []}, "data", "Must be a non-empty array."),
         ({**envelope(), "sendTime": "noon"}, "sendTime", "Must be an ISO 8601 timestamp."),
-        (envelope(_event_without(GRADE_EVENT, "eventTime")), "data[0].eventTime", REQUIRED),
-        (envelope(_event_without("caliperEventGradeGraded.json", "id")), "data[0].id", "This field is required."),
+        (envelope(without(sample(GRADE_EVENT), "eventTime")), "data[0].eventTime", REQUIRED),
+        (envelope(without(sample("caliperEventGradeGraded.json"), "id")), "data[0].id", "This field is required."),
         (
-            envelope(_event_without("caliperEventGradeGraded.json", "generated", "maxScore")),
+            envelope(without(sample("caliperEventGradeGraded.json"), "generated", "maxScore")),
             "data[0].generated.maxScore",
             "This field is required.",
         ),
         (
-            envelope(_event_without("caliperEventGradeGraded.json", "object", "assignee")),
+            envelope(without(sample("caliperEventGradeGraded.json"), "object", "assignee")),
             "data[0].object.assignee",
             "This field is required.",
         ),
         (
-            envelope(sample(SUBMIT_EVENT), _event_without(SUBMIT_EVENT, "actor")),
+            envelope(sample(SUBMIT_EVENT), without(sample(SUBMIT_EVENT), "actor")),
             "data[1].actor",
             "This field is required.",
         ),

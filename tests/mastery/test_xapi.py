@@ -5,8 +5,6 @@ recompute leaves it out, bad credentials and malformed statements change nothing
 
 from __future__ import annotations
 
-import base64
-import copy
 import datetime
 import json
 from fractions import Fraction
@@ -26,6 +24,7 @@ from mastery.models import Competency, Evidence, Framework, MasteryState, ToolCr
 from mastery.selectors import mastery_pairs_with_new_evidence
 from mastery.services import mastery_recompute
 from profiles.models import SourceIdentity, User
+from tests.mastery.interop_support import basic_auth, replaced, without
 from tests.mastery.test_recompute import bkt
 from tests.shared_data import shared_path
 from tests.world import World
@@ -84,8 +83,7 @@ class Setup:
         )
 
     def auth(self, key: str | None = None, secret: str | None = None) -> str:
-        token = f"{key or self.tool.key}:{secret or self.secret}".encode()
-        return "Basic " + base64.b64encode(token).decode()
+        return basic_auth(key or self.tool.key, secret or self.secret)
 
     def map_person(self, person: str, username: str, tool: ToolCredential | None = None) -> None:
         tools.person_identity_create(tool=tool or self.tool, person=person, student=self.world.users[username])
@@ -442,41 +440,23 @@ def test_create_tool_credential_prints_a_secret_that_authenticates(world):
 # --- malformed requests ---------------------------------------------------------------------------------
 
 
-def _without(statement: dict[str, Any], *path: str) -> dict[str, Any]:
-    statement = copy.deepcopy(statement)
-    target = statement
-    for name in path[:-1]:
-        target = target[name]
-    del target[path[-1]]
-    return statement
-
-
-def _with(statement: dict[str, Any], value: Any, *path: str) -> dict[str, Any]:
-    statement = copy.deepcopy(statement)
-    target = statement
-    for name in path[:-1]:
-        target = target[name]
-    target[path[-1]] = value
-    return statement
-
-
 @pytest.mark.parametrize(
     ("body", "field", "error"),
     [
-        (_without(composed(), "actor"), "actor", "This field is required."),
-        (_without(composed(), "verb", "id"), "verb.id", "This field is required."),
-        (_without(composed(), "object", "id"), "object.id", "This field is required."),
-        (_without(composed(), "actor", "mbox"), "actor", xapi.ONE_IDENTIFIER),
-        (_with(composed(), "xapi@adlnet.gov", "actor", "mbox"), "actor.mbox", "Must be a mailto: IRI."),
-        (_with(composed(), "42", "id"), "id", "Must be a UUID."),
-        (_with(composed(), 1.5, "result", "score", "scaled"), "result.score.scaled", "Must be between -1 and 1."),
-        (_with(composed(), 101, "result", "score", "raw"), "result.score.raw", "Must be between min and max."),
-        (_with(composed(), "yes", "result", "success"), "result.success", "Must be true or false."),
-        (_with(composed(), "yesterday", "timestamp"), "timestamp", "Must be an ISO 8601 timestamp."),
-        ([composed(), _without(composed(), "verb", "id")], "[1].verb.id", "This field is required."),
+        (without(composed(), "actor"), "actor", "This field is required."),
+        (without(composed(), "verb", "id"), "verb.id", "This field is required."),
+        (without(composed(), "object", "id"), "object.id", "This field is required."),
+        (without(composed(), "actor", "mbox"), "actor", xapi.ONE_IDENTIFIER),
+        (replaced(composed(), "xapi@adlnet.gov", "actor", "mbox"), "actor.mbox", "Must be a mailto: IRI."),
+        (replaced(composed(), "42", "id"), "id", "Must be a UUID."),
+        (replaced(composed(), 1.5, "result", "score", "scaled"), "result.score.scaled", "Must be between -1 and 1."),
+        (replaced(composed(), 101, "result", "score", "raw"), "result.score.raw", "Must be between min and max."),
+        (replaced(composed(), "yes", "result", "success"), "result.success", "Must be true or false."),
+        (replaced(composed(), "yesterday", "timestamp"), "timestamp", "Must be an ISO 8601 timestamp."),
+        ([composed(), without(composed(), "verb", "id")], "[1].verb.id", "This field is required."),
         ([], "", "A statement or an array of statements is required."),
         (
-            _with(sample("statements", "voiding.json"), "Activity", "object", "objectType"),
+            replaced(sample("statements", "voiding.json"), "Activity", "object", "objectType"),
             "object.objectType",
             "A voiding statement's object must be a StatementRef.",
         ),

@@ -12,6 +12,7 @@ from django.urls import reverse
 from mastery.models import Competency, Evidence, Framework, MasteryState
 from pathways.models import LearningPath, PacingAlert
 from profiles.models import LearnerProfile, LearnerProfileChange
+from profiles.selectors import PROFILE_HISTORY_SHOWN
 from profiles.services import learner_profile_update
 
 UTC = datetime.UTC
@@ -73,6 +74,20 @@ def test_the_edit_page_writes_history_and_the_profile_shows_it(client, world):
     assert "Change history" in page
     assert "Added: chess" in page and "Removed: extended time" in page
     assert "T t_a1" in page
+
+
+def test_the_profile_page_shows_the_latest_changes_only_and_says_so(client, world):
+    profile = world.s_a1_1.learner_profile
+    for number in range(PROFILE_HISTORY_SHOWN + 1):
+        learner_profile_update(profile=profile, changes={"notes": f"note {number}"}, changed_by=world.t_a1)
+    client.force_login(world.t_a1)
+    response = client.get(reverse("student-profile", args=[world.s_a1_1.pk]))
+    assert [item.change.new for item in response.context["history"]] == [
+        f"note {number}" for number in range(PROFILE_HISTORY_SHOWN, 0, -1)
+    ]
+    page = response.content.decode()
+    assert f'<span class="count">{PROFILE_HISTORY_SHOWN}+</span>' in page
+    assert f"The latest {PROFILE_HISTORY_SHOWN} changes." in page
 
 
 def test_the_api_edit_records_who_changed_it(client, world):
