@@ -180,6 +180,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
             "note",
             "raw",
             "created_at",
+            "voided_at",
         )
         read_only_fields = fields
 

@@ -188,6 +188,13 @@ class MasteryPolicy(PlatformModel):
         return f"{self.framework} v{self.version} ({self.get_method_display()})"
 
 
+class EvidenceQuerySet(models.QuerySet["Evidence"]):
+    def counted(self) -> EvidenceQuerySet:
+        """Evidence that counts: everything its source has not withdrawn (voided). Mastery, pacing, alerts
+        and the equity figures read only these; the row itself stays, for provenance and the timeline."""
+        return self.filter(voided_at__isnull=True)
+
+
 class Evidence(PlatformModel):
     """One observation of a student on a competency. Append-only; (source, external_id) is unique."""
 
@@ -215,8 +222,11 @@ class Evidence(PlatformModel):
     raw = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Set when the source withdrew the observation (an xAPI voiding statement). The row stays (append-only,
-    # provenance), but mastery leaves it out from then on.
+    # provenance), but nothing counts it from then on (`Evidence.objects.counted()`, and `voided_at IS NULL`
+    # in the raw SQL of mastery, pacing and the equity figures).
     voided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EvidenceQuerySet.as_manager()
 
     class Meta:
         ordering = ["observed_at", "id"]

@@ -187,7 +187,8 @@ def mastery_explanation(*, student_id: int, competency_id: int) -> dict[str, Any
     params = mastery_bkt_params(policy, competency_id) if method == rules.BKT else None
 
     evidence = list(
-        Evidence.objects.filter(student_id=student_id, competency_id=competency_id)
+        Evidence.objects.counted()
+        .filter(student_id=student_id, competency_id=competency_id)
         .select_related("recorded_by")
         .order_by("observed_at", "id")
     )
@@ -557,9 +558,8 @@ def evidence_responses_for_fit(*, framework_id: int) -> models.QuerySet[Evidence
     score rounded), a rating at >= BKT_RATING_MEETS; completions are left out."""
     meets = settings.PLPLATFORM["BKT_RATING_MEETS"]
     return (
-        Evidence.objects.filter(
-            competency__framework_id=framework_id, kind__in=[Evidence.Kind.SCORE, Evidence.Kind.RATING]
-        )
+        Evidence.objects.counted()
+        .filter(competency__framework_id=framework_id, kind__in=[Evidence.Kind.SCORE, Evidence.Kind.RATING])
         .annotate(
             correct=models.Case(
                 models.When(kind=Evidence.Kind.SCORE, score__gte=0.5, then=models.Value(1)),

@@ -128,7 +128,7 @@ SELECT pp.student_id, sum(pp.targets)::int, sum(pp.targets_mastered)::int, bool_
            EXISTS (
                SELECT 1 FROM mastery_evidence e JOIN mastery_competency c ON c.id = e.competency_id
                WHERE e.student_id = p.student_id AND c.framework_id = p.framework_id AND c.grade_level >= p.grade
-                 AND e.observed_at >= %(access_from)s AND e.observed_at < %(end)s
+                 AND e.observed_at >= %(access_from)s AND e.observed_at < %(end)s AND e.voided_at IS NULL
            ) OR EXISTS (
                SELECT 1 FROM pathways_pathstep st
                JOIN mastery_competency c ON c.id = st.competency_id
@@ -210,6 +210,7 @@ _EVIDENCE_WEEK = """
 SELECT e.student_id, e.recorded_by_id, count(*)::int
 FROM mastery_evidence e JOIN profiles_learnerprofile lp ON lp.user_id = e.student_id
 WHERE lp.school_id = %(school)s AND e.observed_at >= %(start)s AND e.observed_at < %(end)s
+  AND e.voided_at IS NULL  -- withdrawn by its source: not work done
 GROUP BY e.student_id, e.recorded_by_id
 ORDER BY e.student_id, e.recorded_by_id
 """

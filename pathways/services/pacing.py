@@ -155,6 +155,7 @@ SELECT e.student_id, e.competency_id, (e.observed_at AT TIME ZONE %(tz)s)::date 
        count(*), count(*) FILTER (WHERE e.kind = 'score')
 FROM mastery_evidence e
 WHERE e.student_id = ANY(%(students)s::bigint[]) AND e.observed_at < %(end)s
+  AND e.voided_at IS NULL  -- withdrawn by its source: as if it never arrived
 GROUP BY 1, 2, 3
 ORDER BY 1, 3, 2
 """
@@ -178,7 +179,7 @@ SELECT student_id, framework_id, competency_id, observed_at FROM (
     SELECT e.student_id, c.framework_id, e.competency_id, e.observed_at,
            row_number() OVER (PARTITION BY e.student_id, c.framework_id ORDER BY e.observed_at DESC, e.id DESC) AS n
     FROM mastery_evidence e JOIN mastery_competency c ON c.id = e.competency_id
-    WHERE e.student_id = ANY(%(students)s::bigint[]) AND e.observed_at < %(end)s
+    WHERE e.student_id = ANY(%(students)s::bigint[]) AND e.observed_at < %(end)s AND e.voided_at IS NULL
 ) ranked
 WHERE n <= %(limit)s
 ORDER BY student_id, framework_id, observed_at DESC

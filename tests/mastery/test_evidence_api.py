@@ -134,6 +134,7 @@ def test_detail_fields(world, curriculum):
         "note": "second try",
         "raw": {"raw_score": 3.0, "max_score": 4.0},
         "created_at": timezone.localtime(evidence.created_at).isoformat(),
+        "voided_at": None,
     }
 
 
@@ -216,6 +217,7 @@ def test_a_teacher_records_evidence_and_a_retry_returns_the_first_row(world, cur
         "note": "exit ticket",
         "raw": {},
         "created_at": first.json()["created_at"],
+        "voided_at": None,
     }
     retry = post(teacher, "evidence-list", {**body, "score": 0.1, "note": "changed"})
     assert (retry.status_code, retry.json()) == (200, first.json())
@@ -414,5 +416,5 @@ def test_schema_describes_the_evidence_routes(world):
     }
     assert set(schema["components"]["schemas"]["Evidence"]["properties"]) == {
         "id", "student", "competency", "kind", "observed_at", "score", "rating", "source", "external_id",
-        "recorded_by", "note", "raw", "created_at",
+        "recorded_by", "note", "raw", "created_at", "voided_at",
     }  # fmt: skip

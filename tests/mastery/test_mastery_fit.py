@@ -176,6 +176,10 @@ def test_scores_round_at_one_half_ratings_meet_at_three_completions_do_not_count
             observed_at=START + datetime.timedelta(hours=hour),
         )  # fmt: skip
     Evidence.objects.create(student=student, competency=other, kind="score", score=1.0, observed_at=START)
+    # Withdrawn by its tool (xAPI voiding): not a response to learn from.
+    Evidence.objects.create(
+        student=student, competency=comp, kind="score", score=1.0, observed_at=START, voided_at=START
+    )
     assert list(evidence_responses_for_fit(framework_id=framework.pk)) == [
         (student.pk, comp.pk, 0),
         (student.pk, comp.pk, 1),

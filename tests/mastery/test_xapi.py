@@ -21,7 +21,7 @@ from django.urls import reverse
 from mastery.interop import tools, xapi
 from mastery.interop.tools import tool_credential_create
 from mastery.models import Competency, Evidence, Framework, MasteryState, ToolCredential, UnmatchedStatement
-from mastery.selectors import mastery_pairs_with_new_evidence
+from mastery.selectors import mastery_explanation, mastery_pairs_with_new_evidence
 from mastery.services import mastery_recompute
 from profiles.models import SourceIdentity, User
 from tests.mastery.interop_support import basic_auth, replaced, without
@@ -351,6 +351,41 @@ def test_voiding_flags_the_evidence_and_the_next_night_leaves_it_out(setup):
     # Voiding again changes nothing.
     assert post(setup, sample("statements", "voiding.json")).status_code == 200
     assert Evidence.objects.get(external_id=VOIDED_ID).voided_at == voided
+
+
+def test_withdrawn_evidence_is_left_out_of_the_explanation_and_marked_on_the_timeline(setup, client):
+    setup.map_person(MBOX, "s_a1_1")
+    student, competency = setup.world.users["s_a1_1"], setup.meeting
+    ids = ["00000000-0000-4000-8000-000000000001", VOIDED_ID]
+    for day, statement_id in enumerate(ids):
+        statement = composed(statement_id=statement_id, score={"scaled": 1.0})
+        statement["timestamp"] = f"2026-09-0{day + 1}T09:00:00Z"
+        assert post(setup, statement).status_code == 200
+    assert post(setup, sample("statements", "voiding.json")).status_code == 200
+    assert mastery_recompute(pairs=[(student.pk, competency.pk)]) == 1
+    kept, withdrawn = (Evidence.objects.get(external_id=i) for i in ids)
+    assert (kept.voided_at, withdrawn.voided_at is not None) == (None, True)
+
+    # The explanation's evidence and estimates are the stored state's: one right answer, not two.
+    explanation = mastery_explanation(student_id=student.pk, competency_id=competency.pk)
+    one_right = bkt(Fraction(1, 4), Fraction(1))
+    assert [row["id"] for row in explanation["evidence"]] == [kept.pk]
+    assert explanation["computed"]["estimate"] == pytest.approx(float(one_right), abs=1e-12)
+    assert explanation["state"]["estimate"] == pytest.approx(float(one_right), abs=1e-12)
+    assert explanation["state"]["evidence_count"] == 1
+
+    # The timeline keeps both, the withdrawn one marked; the API says when it was withdrawn.
+    client.force_login(setup.world.t_a1)
+    timeline = client.get(reverse("evidence-timeline", args=[student.pk]), headers={"HX-Request": "true"})
+    html = timeline.content.decode()
+    assert html.count('class="timeline__item"') == 1
+    assert html.count('class="timeline__item timeline__item--voided"') == 1
+    assert html.count("Withdrawn by its source on") == 1
+    listed = client.get(reverse("api-v1:evidence-list")).json()["results"]
+    assert sorted((row["external_id"], row["voided_at"] is not None) for row in listed) == [
+        (ids[0], False),
+        (VOIDED_ID, True),
+    ]
 
 
 def test_a_void_that_arrives_before_its_statement_voids_it_on_arrival(setup):

@@ -16,7 +16,7 @@ import pytest
 from django.utils import timezone
 
 from mastery.models import Competency, Evidence, Framework, MasteryState
-from monitoring import services
+from monitoring import selectors, services
 from monitoring.models import EquitySnapshot, ImplementationSnapshot, JobRun
 from pathways.models import LearningPath, PacingAlert, PathStep, StepChoice
 from profiles.models import (
@@ -334,6 +334,21 @@ def test_implementation_figures(school1: School1):
     assert row(None) == (2, 4, 14, 3, 2, {"3": 1, "6": 1}, 4.5)
     assert row(school1.m5) == (1, 2, 11, 2, 2, {"3": 1, "6": 1}, 4.5)  # Uma's record on g5_5 is not M5's
     assert row(school1.m6) == (1, 1, 3, 1, 0, {}, None)
+
+
+def test_evidence_its_source_withdrew_is_neither_access_nor_this_weeks_work(school1: School1):
+    """g6_1's only evidence (u1 on 18 Nov, their access to grade-level work) and Tess's record on g5_3 of
+    20 Nov are voided by their tool: g6_1 loses access, the week counts Tess once and Uma once."""
+    assert school1.s["g6_1"].pk in selectors.school_equity_facts(school_id=school1.school.pk, on=NIGHT).grade_level_work
+    withdrawn = Evidence.objects.filter(student=school1.s["g6_1"]) | Evidence.objects.filter(
+        student=school1.s["g5_3"], observed_at=at("2026-11-20")
+    )
+    assert withdrawn.update(voided_at=at("2026-11-20", 15)) == 2
+    facts = selectors.school_equity_facts(school_id=school1.school.pk, on=NIGHT)
+    assert sorted(facts.grade_level_work) == [school1.s["g5_0"].pk, school1.s["g5_2"].pk]
+    services.school_snapshots_night(school_id=school1.school.pk, on=NIGHT)
+    r = ImplementationSnapshot.objects.get(date=NIGHT, school=school1.school, section=None)
+    assert (r.teacher_evidence_week, r.students_with_evidence_week) == (2, 2)
 
 
 def test_a_rerun_replaces_the_night_and_keeps_history(school1: School1):

@@ -27,6 +27,7 @@ from pathways.services import (
     path_step_skip,
     path_step_unskip,
 )
+from pathways.services.pacing import NightFacts
 from tests.world import World
 
 D = datetime.date
@@ -341,3 +342,26 @@ def test_stuck_counts_this_terms_work_only_not_a_gap_left_from_last_year(graph: 
         "scored_responses": 6,
         "mastered": False,
     }
+
+
+def test_evidence_its_source_withdrew_keeps_no_one_active_and_no_one_stuck(graph: Graph, path: LearningPath):
+    """Six wrong answers on A4 this term that their tool then voided (xAPI): the nights read the student's
+    evidence as if it had never arrived; without the voiding they would be stuck and not inactive."""
+    student = graph.student
+    for n in range(6):
+        Evidence.objects.create(
+            student=student,
+            competency=graph.c["A4"],
+            kind="score",
+            score=0.0,
+            observed_at=noon(D(2026, 10, 1 + 2 * n)),
+            voided_at=noon(D(2026, 10, 30)),
+        )
+    mastery_recompute(pairs=[(student.pk, graph.c["A4"].pk)])
+    facts = NightFacts.load(student_ids=[student.pk], on=D(2026, 11, 3))
+    assert (facts.evidence, facts.recent) == ({}, {})
+    for night in (D(2026, 11, 2), D(2026, 11, 3)):
+        alerts_evaluate(student_ids=[student.pk], on=night)
+    assert sorted(PacingAlert.objects.values_list("kind", flat=True)) == ["behind_pace", "held_back", "inactive"]
+    inactive = PacingAlert.objects.get(kind="inactive")
+    assert inactive.numbers == {"last_evidence_on": None, "school_days_without_evidence": 52}
