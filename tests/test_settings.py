@@ -1,6 +1,7 @@
 """Production settings: refuse to start without their variables; pass `check --deploy` with them."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,24 @@ def test_the_wsgi_application_freezes_what_it_loaded_at_start_up():
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
     )
     assert int(result.stdout) > 10_000  # Django, DRF and our modules: about 90,000 objects
+
+
+def test_collectstatic_takes_plotly_min_js_and_nothing_else_of_the_plotly_package(tmp_path):
+    """The dashboard loads plotly.min.js from us; the package's 25 MB of datasets, templates and widget
+    bundle stay out of STATIC_ROOT."""
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    env["DJANGO_SETTINGS_MODULE"] = "plplatform.settings.dev"
+    script = (
+        "import django; from django.conf import settings; from django.core.management import call_command; "
+        f"django.setup(); settings.STATIC_ROOT = {str(tmp_path)!r}; "
+        "call_command('collectstatic', interactive=False, verbosity=0)"
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, timeout=300, check=True)
+    plotly = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "plotly").rglob("*") if p.is_file())
+    # plotly.min.js and the storage's hashed and compressed copies of it, nothing else.
+    assert "plotly/plotly.min.js" in plotly
+    assert [
+        name for name in plotly if not re.fullmatch(r"plotly/plotly\.min(\.[0-9a-f]{12})?\.js(\.gz|\.br)?", name)
+    ] == []
+    assert (tmp_path / "plotly" / "plotly.min.js").stat().st_size > 3_000_000
+    assert (tmp_path / "monitoring" / "dashboard.js").is_file()

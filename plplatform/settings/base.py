@@ -123,8 +123,13 @@ def _installed_package_dir(package: str) -> Path:
 
 
 # The equity dashboard's charts: plotly.js as the installed plotly package ships it (package_data/plotly.min.js),
-# served by us under static/plotly/ (no CDN, no copy in the repository).
-STATICFILES_DIRS = [("plotly", _installed_package_dir("plotly") / "package_data")]
+# served by us as static/plotly/plotly.min.js (no CDN, no copy in the repository), and only that file of the
+# package (plplatform/staticfiles.py).
+PACKAGE_STATIC_FILES = {"plotly/plotly.min.js": _installed_package_dir("plotly") / "package_data" / "plotly.min.js"}
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "plplatform.staticfiles.PackageFileFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
