@@ -75,8 +75,9 @@ class ToolCredentialAdmin(admin.ModelAdmin):
 
 @admin.register(models.UnmatchedStatement)
 class UnmatchedStatementAdmin(admin.ModelAdmin):
-    """What tools sent about people or activities not mapped yet. Mapping and replay:
-    `manage.py map_unmatched_statement ID --student USER_ID --competency COMPETENCY_ID`."""
+    """What tools sent about people or activities not mapped yet (read only). Mapping and replay: the district
+    admin's page /districts/<id>/unmatched/, or `manage.py map_unmatched_statement ID --student USER_ID
+    --competency COMPETENCY_ID`."""
 
     list_display = ["id", "tool", "format", "statement_id", "reason", "activity", "created_at", "resolved_at"]
     list_filter = ["tool", "format", "reason"]

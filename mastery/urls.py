@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, export_views, views
+from . import api, export_views, unmatched_views, views
 
 urlpatterns = [
     path("sections/<int:section_id>/mastery/", views.mastery_grid, name="mastery-grid"),
@@ -19,6 +19,19 @@ urlpatterns = [
         name="mastery-override-lift",
     ),
     path("frameworks/case-import/", views.framework_case_import, name="framework-case-import"),
+    # Statements from learning tools (xAPI, Caliper) that named a person or activity we could not map: the
+    # district's admins map them (the search is POST only, so no name reaches a URL; the count is the home's link).
+    path("districts/<int:district_id>/unmatched/", unmatched_views.district_unmatched, name="district-unmatched"),
+    path(
+        "districts/<int:district_id>/unmatched/search/",
+        unmatched_views.district_unmatched_search,
+        name="district-unmatched-search",
+    ),
+    path(
+        "districts/<int:district_id>/unmatched/count/",
+        unmatched_views.district_unmatched_count,
+        name="district-unmatched-count",
+    ),
     # Mastery states and evidence as CSV (mastery/exports.py), for a section, a school or a district.
     *[
         path(f"{scope}s/<int:{scope}_id>/{what}.csv", view, {"what": what}, name=f"{scope}-{what}-csv")

@@ -473,3 +473,17 @@ def get_student_record_profile_or_404(user: AnyUser, student_id: int) -> Learner
         return LearnerProfile.objects.filter(school__in=overview_schools(user)).get(pk=student_id)
     except LearnerProfile.DoesNotExist:
         raise Http404("No such student.") from None
+
+
+# --- learning tools' unmatched statements (mastery) -------------------------------------------------
+# Appended with the unmatched-statements page: a learning tool writes for one school or one district, and the
+# admins of that district map the people its statements name to students (and so decide whose record the
+# tool's evidence lands in). Principals, teachers, students and guardians map nothing: the routes answer 404.
+
+
+def tool_mapping_students(user: AnyUser, district_id: int) -> QuerySet[LearnerProfile]:
+    """Students of the district `district_id` whom the user may map a learning tool's person to: every
+    student of the district for its admins (and superusers), nobody for anyone else. Written as small
+    subqueries with no join, so that a name search over a district of 50,000 students reads one district."""
+    districts = administered_districts(user).filter(pk=district_id).values("pk")
+    return LearnerProfile.objects.filter(school__in=School.objects.filter(district__in=districts).values("pk"))

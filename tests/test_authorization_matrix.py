@@ -211,6 +211,11 @@ ROUTES: dict[str, Row] = {
     # one as CASE JSON (an API read at /api/v1/frameworks/<id>/case/); students and guardians get 404.
     "framework-case-import": Row(page({"admin_north", "admin_south"})),
     "framework-case-api": Row(api(STAFF), lambda w: {"framework_id": matrix_framework_id(w)}),
+    # Unmatched statements from learning tools: only the district's own admins see and map them (the page, and the
+    # home's link with the open count); the search of students and competencies is POST only.
+    "district-unmatched": Row(page({"admin_north"}), lambda w: {"district_id": w.districts["north"].pk}),
+    "district-unmatched-count": Row(page({"admin_north"}), lambda w: {"district_id": w.districts["north"].pk}),
+    "district-unmatched-search": Row(everyone(405), lambda w: {"district_id": w.districts["north"].pk}),
     # Pathways pages: the path is seen by whoever sees the student (alerts and editing only by staff, inside
     # the page); the section's limits and the activity library are for staff. Every change is POST only
     # (a GET answers 405 before any lookup, so the ids of the POST-only rows need not exist).

@@ -38,6 +38,7 @@ from pathways.services.activities import activity_create, activity_review
 from pathways.services.choice import choice_limits_set, step_choose
 from profiles.models import Role, RoleMembership, User
 from tests.browser.conftest import PHONE
+from tests.mastery.test_unmatched_page import Unmatched
 from tests.mastery.test_views import Curriculum, build_curriculum
 from tests.monitoring.test_dashboard import build_equity
 from tests.world import PASSWORD, World
@@ -334,6 +335,24 @@ def second_school_for_p_a(t: Term) -> str:
     return reverse("equity-dashboard")
 
 
+def with_unmatched(t: Term) -> str:
+    """The unmatched statements page, with the tools and statements of tests/mastery/test_unmatched_page.py sent
+    first."""
+    Unmatched(t.world)
+    return reverse("district-unmatched", args=[t.world.districts["north"].pk])
+
+
+def search_a_student(page, t: Term) -> None:
+    page.get_by_label("Find the student by name or username").first.fill("s_a1")
+    expect(page.get_by_role("radio").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
+
+def map_nobody(page, t: Term) -> None:
+    page.get_by_role("button", name=re.compile("^Map and replay")).first.click()
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was mapped.")
+
+
 CASES = [
     # Signed out
     Case("sign-in", "login", None, at("login")),
@@ -430,6 +449,10 @@ CASES = [
         "admin_north",
         lambda t: reverse("oneroster-upload", args=[t.world.districts["north"].pk]),
     ),
+    # Data in: a district admin maps the statements of learning tools that named someone we could not match,
+    # after a search (htmx), and after a refused mapping
+    Case("admin-unmatched", "district-unmatched", "admin_north", with_unmatched, prepare=search_a_student),
+    Case("admin-unmatched-refused", "district-unmatched", "admin_north", with_unmatched, prepare=map_nobody),
     # The equity dashboard (principal and district admin), its empty state, and its refusal
     Case("principal-equity-school", "equity-school", "p_a", with_snapshots(at("equity-school", equity_school))),
     Case(
@@ -472,6 +495,8 @@ NOT_PAGES = {
     "student-alerts": "fragment in the learner profile",
     "mastery-grid-export": "CSV download",
     "framework-case-api": "CASE JSON download (the link is on framework-case-import)",
+    "district-unmatched-search": "POST only: the choices fragment of district-unmatched (checked inside it)",
+    "district-unmatched-count": "fragment in the district home (its link to district-unmatched, with the open count)",
     **{
         f"{scope}-{what}-csv": "CSV download"
         for scope in ("section", "school", "district")
