@@ -25,6 +25,14 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
+from mastery.interop import xapi
+from mastery.interop.tools import (
+    Observation,
+    activity_identity_create,
+    observations_ingest,
+    person_identity_create,
+    tool_credential_create,
+)
 from mastery.models import Competency, Evidence, Framework, MasteryMethod, MasteryPolicy, Prerequisite
 from profiles.models import (
     Demographics,
@@ -1449,6 +1457,7 @@ def seed_demo_plan(plan: DemoPlan) -> None:
     _insert_goals_and_guardians(plan, users)
     competencies = _insert_framework(plan)
     _insert_evidence(plan, users, competencies)
+    _insert_learning_tool(plan, district, competencies)
 
 
 def _insert_schools(plan: DemoPlan, district: District) -> dict[str, int]:
@@ -1638,6 +1647,50 @@ def _insert_evidence(plan: DemoPlan, users: dict[int, int], competencies: dict[s
                     now,
                 )
             )
+
+
+# --- A learning tool whose statements wait for the district admin -------------------------------------
+
+# A practice tool of the district sends xAPI statements. Four answers come from a learner the roster does not
+# know yet (enrolled in the tool first), two from demo-student on an activity no competency is mapped to:
+# demo-admin finds both groups on /districts/<id>/unmatched/. Nothing here becomes evidence until mapped.
+DEMO_TOOL_NAME = "Math Practice (demo)"
+DEMO_TOOL_SOURCE = "demo-math-practice"
+_TOOL_SITE = "https://math-practice.example"
+_UNKNOWN_LEARNER = f"mailto:new.enrollee@{_TOOL_SITE.removeprefix('https://')}"
+_DEMO_STUDENT_IN_TOOL = f"mailto:demo-student@{_TOOL_SITE.removeprefix('https://')}"
+_UNMAPPED_ACTIVITY = (f"{_TOOL_SITE}/activities/fraction-warm-up", "Fraction warm-up")
+_ANSWERED = {"id": "http://adlnet.gov/expapi/verbs/answered", "display": {"en-US": "answered"}}
+
+
+def _tool_statement(number: int, person: str, activity: tuple[str, str], scaled: float) -> dict[str, object]:
+    day = EVIDENCE_END - datetime.timedelta(days=number)
+    return {
+        "id": f"00000000-0000-4000-8000-{number:012d}",
+        "actor": {"objectType": "Agent", "mbox": person},
+        "verb": _ANSWERED,
+        "object": {"id": activity[0], "definition": {"name": {"en-US": activity[1]}}},
+        "result": {"score": {"scaled": scaled}},
+        "timestamp": f"{day.isoformat()}T14:{10 + number:02d}:00Z",
+    }
+
+
+def _insert_learning_tool(plan: DemoPlan, district: District, competencies: dict[str, int]) -> None:
+    tool = tool_credential_create(name=DEMO_TOOL_NAME, source=DEMO_TOOL_SOURCE, district=district).credential
+    grade_five = [row for row in plan.competencies if row.assessable and row.grade_level == 5][:4]
+    activities = [(f"{_TOOL_SITE}/activities/{row.code.lower()}", row.statement[:60]) for row in grade_five]
+    mapped = Competency.objects.in_bulk([competencies[row.code] for row in grade_five])
+    for (activity, _name), row in zip(activities, grade_five, strict=True):
+        activity_identity_create(tool=tool, activity=activity, competency=mapped[competencies[row.code]])
+    person_identity_create(tool=tool, person=_DEMO_STUDENT_IN_TOOL, student=User.objects.get(username="demo-student"))
+    statements = [
+        *(_tool_statement(n, _UNKNOWN_LEARNER, activity, score)
+          for n, (activity, score) in enumerate(zip(activities, (0.6, 0.8, 0.7, 0.9), strict=True), start=1)),
+        _tool_statement(5, _DEMO_STUDENT_IN_TOOL, _UNMAPPED_ACTIVITY, 0.5),
+        _tool_statement(6, _DEMO_STUDENT_IN_TOOL, _UNMAPPED_ACTIVITY, 0.75),
+    ]  # fmt: skip
+    observations = [xapi.parse_statement(statement) for statement in statements]
+    observations_ingest(tool=tool, observations=[o for o in observations if isinstance(o, Observation)])
 
 
 # --- Reading back for the command's report --------------------------------------------------------

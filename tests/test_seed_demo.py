@@ -16,8 +16,19 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 
-from mastery.models import Competency, Evidence, Framework, MasteryPolicy, Prerequisite
+from mastery.interop.unmatched import unmatched_map
+from mastery.models import (
+    Competency,
+    Evidence,
+    Framework,
+    MasteryPolicy,
+    Prerequisite,
+    ToolCredential,
+    UnmatchedStatement,
+)
 from plplatform import demo
 from profiles.models import (
     Demographics,
@@ -352,3 +363,37 @@ def test_bad_sizes_are_refused_naming_the_option(db: None, arguments: list[str],
 
     assert str(refused.value).startswith(message)
     assert table_counts() == dict.fromkeys(table_counts(), 0)
+
+
+def test_a_practice_tool_leaves_two_groups_of_statements_for_the_district_admin_to_map(seeded: str) -> None:
+    """Four answers of a learner the roster does not know, two of demo-student on an activity no competency
+    is mapped to; none of them is evidence, and demo-admin's unmatched page lists both groups."""
+    tool = ToolCredential.objects.get(source=demo.DEMO_TOOL_SOURCE)
+    assert (tool.name, tool.district.code, tool.school_id, tool.active) == ("Math Practice (demo)", "demo", None, True)
+    open_rows = UnmatchedStatement.objects.filter(tool=tool, resolved_at__isnull=True)
+    groups = Counter((row.person, row.activity) for row in open_rows)
+    assert groups == {
+        ("mailto:new.enrollee@math-practice.example", ""): 4,
+        ("", "https://math-practice.example/activities/fraction-warm-up"): 2,
+    }
+    assert Evidence.objects.filter(source=demo.DEMO_TOOL_SOURCE).count() == 0
+    admin = User.objects.get(username="demo-admin")
+    client = Client()
+    client.force_login(admin)
+    page = client.get(reverse("district-unmatched", args=[tool.district_id]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "new.enrollee@math-practice.example" in html and "Fraction warm-up" in html
+
+    # Mapped to a student, the learner's four answers become evidence of the four mapped competencies.
+    student = User.objects.filter(learner_profile__isnull=False).exclude(username="demo-student").order_by("pk")[0]
+    unmatched_map(unmatched=open_rows.filter(person__startswith="mailto:new.enrollee").first(), student=student)
+    stored = Evidence.objects.filter(source=demo.DEMO_TOOL_SOURCE)
+    assert sorted(stored.values_list("student_id", "score")) == [
+        (student.pk, 0.6),
+        (student.pk, 0.7),
+        (student.pk, 0.8),
+        (student.pk, 0.9),
+    ]
+    assert stored.values("competency_id").distinct().count() == 4
+    assert UnmatchedStatement.objects.filter(tool=tool, resolved_at__isnull=True).count() == 2
