@@ -12,6 +12,7 @@ urlpatterns = [
     path("children/", views.guardian_home, name="guardian-home"),
     path("district/", views.district_home, name="district-home"),
     path("districts/<int:district_id>/oneroster/", views.oneroster_upload, name="oneroster-upload"),
+    path("districts/<int:district_id>/oneroster/export.zip", views.oneroster_export, name="oneroster-export"),
     path("schools/", views.school_list, name="school-list"),
     path("schools/<int:school_id>/", views.school_detail, name="school-detail"),
     path("sections/<int:section_id>/", views.section_detail, name="section-detail"),

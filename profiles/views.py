@@ -6,6 +6,7 @@ Unknown and forbidden records both answer 404; a record the user sees but may no
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 from django.contrib import messages
@@ -13,12 +14,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import access, selectors, services
+from .exports import oneroster as roster_export
 from .forms import GoalEditForm, GoalForm, LearnerProfileForm, SignInForm
 from .imports import uploads
 from .imports.oneroster import import_oneroster
@@ -276,7 +279,12 @@ def goal_edit(request: HttpRequest, goal_id: int) -> HttpResponse:
 @login_required
 def oneroster_upload(request: HttpRequest, district_id: int) -> HttpResponse:
     district = access.get_administered_district_or_404(request.user, district_id)
-    context: dict[str, Any] = {"district": district, "max_mb": uploads.MAX_UPLOAD_BYTES // (1024 * 1024)}
+    context: dict[str, Any] = {
+        "district": district,
+        "max_mb": uploads.MAX_UPLOAD_BYTES // (1024 * 1024),
+        "export_versions": roster_export.VERSIONS[::-1],  # the newest first
+        "export_sources": roster_export.export_sources(district),
+    }
     if request.method == "POST" and "token" in request.POST:
         return _oneroster_apply(request, district, context)
     form = uploads.UploadForm(request.POST or None, request.FILES or None)
@@ -305,3 +313,30 @@ def _oneroster_apply(request: HttpRequest, district: District, context: dict[str
         uploads.forget_upload(request.session, token)
     context.update(report=report, token="" if report.applied else token, source=source)
     return _page(request, "profiles/oneroster_upload.html", context, status=200 if report.ok else 400)
+
+
+# --- OneRoster export (district admins) ------------------------------------------------------------
+# The zip is written to a temporary file, not memory (about 5 MB for 50,000 students), then sent.
+
+
+@require_GET
+@login_required
+def oneroster_export(request: HttpRequest, district_id: int) -> HttpResponseBase:
+    district = access.get_administered_district_or_404(request.user, district_id)
+    sources = roster_export.export_sources(district)
+    version = request.GET.get("version", roster_export.VERSIONS[-1])
+    source = request.GET.get("source", sources[0])
+    if version not in roster_export.VERSIONS or source not in sources:
+        return HttpResponseBadRequest("Choose a OneRoster version (1.1 or 1.2) and one of the district's sources.")
+    file = tempfile.TemporaryFile()  # noqa: SIM115 (the response closes it once sent, which deletes it)
+    try:
+        roster_export.export_oneroster(file, district=district, version=version, source=source)
+    except BaseException:
+        file.close()
+        raise
+    file.seek(0)
+    # Ids only in the file name: it lands in download folders and browser history.
+    name = f"oneroster-{version}-district-{district.pk}.zip"
+    response = FileResponse(file, as_attachment=True, filename=name, content_type="application/zip")
+    response["Cache-Control"] = "no-store"  # personal data: never kept by a shared cache or the browser
+    return response

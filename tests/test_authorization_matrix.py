@@ -190,8 +190,9 @@ ROUTES: dict[str, Row] = {
     "teacher-home": Row(page({"t_a1", "t_a2", "t_b1"})),
     "guardian-home": Row(page({"g_1"})),
     "district-home": Row(page({"admin_north", "admin_south"})),
-    # Roster import: only the district's own admin brings a roster into it.
+    # Roster import and export: only the district's own admin brings a roster in or takes it out.
     "oneroster-upload": Row(page({"admin_north"}), lambda w: {"district_id": w.districts["north"].pk}),
+    "oneroster-export": Row(page({"admin_north"}), lambda w: {"district_id": w.districts["north"].pk}),
     "school-list": Row(page(PRINCIPALS_AND_ADMINS)),
     "school-detail": Row(page(SCHOOL_OVERVIEW), lambda w: {"school_id": w.schools["north-a"].pk}),
     "section-detail": Row(page(SEES_SECTION), lambda w: {"section_id": w.sections["A1"].pk}),

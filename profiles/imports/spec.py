@@ -139,6 +139,32 @@ KNOWN_OTHER_FILES = {
     "resultLearningObjectiveIds",
     "resultScoreScales",
 }
+# COLUMNS lists the columns of 1.1 and 1.2 together; these are the ones a version's file lacks (what an export
+# of that version leaves out).
+LEFT_OUT: dict[str, dict[str, set[str]]] = {
+    "1.1": {
+        "users": {
+            "userMasterIdentifier",
+            "preferredGivenName",
+            "preferredMiddleName",
+            "preferredFamilyName",
+            "primaryOrgSourcedId",
+            "pronouns",
+        }
+    },
+    "1.2": {"users": {"orgSourcedIds", "role"}},
+}
+# Files a 1.1 manifest does not name.
+ONLY_IN_1_2 = {
+    "roles",
+    "userProfiles",
+    "userResources",
+    "scoreScales",
+    "lineItemLearningObjectiveIds",
+    "lineItemScoreScales",
+    "resultLearningObjectiveIds",
+    "resultScoreScales",
+}
 KNOWN_MANIFEST_KEYS = {"manifest.version", "oneroster.version", "source.systemName", "source.systemCode"} | {
     f"file.{name}" for name in [*FILE_ORDER, *KNOWN_OTHER_FILES] if name != "manifest"
 }
