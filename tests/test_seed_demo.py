@@ -369,6 +369,7 @@ def test_a_practice_tool_leaves_two_groups_of_statements_for_the_district_admin_
     """Four answers of a learner the roster does not know, two of demo-student on an activity no competency
     is mapped to; none of them is evidence, and demo-admin's unmatched page lists both groups."""
     tool = ToolCredential.objects.get(source=demo.DEMO_TOOL_SOURCE)
+    assert tool.district is not None
     assert (tool.name, tool.district.code, tool.school_id, tool.active) == ("Math Practice (demo)", "demo", None, True)
     open_rows = UnmatchedStatement.objects.filter(tool=tool, resolved_at__isnull=True)
     groups = Counter((row.person, row.activity) for row in open_rows)
@@ -387,7 +388,7 @@ def test_a_practice_tool_leaves_two_groups_of_statements_for_the_district_admin_
 
     # Mapped to a student, the learner's four answers become evidence of the four mapped competencies.
     student = User.objects.filter(learner_profile__isnull=False).exclude(username="demo-student").order_by("pk")[0]
-    unmatched_map(unmatched=open_rows.filter(person__startswith="mailto:new.enrollee").first(), student=student)
+    unmatched_map(unmatched=open_rows.filter(person__startswith="mailto:new.enrollee")[0], student=student)
     stored = Evidence.objects.filter(source=demo.DEMO_TOOL_SOURCE)
     assert sorted(stored.values_list("student_id", "score")) == [
         (student.pk, 0.6),

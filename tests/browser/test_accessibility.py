@@ -495,6 +495,7 @@ NOT_PAGES = {
     "student-alerts": "fragment in the learner profile",
     "mastery-grid-export": "CSV download",
     "framework-case-api": "CASE JSON download (the link is on framework-case-import)",
+    "oneroster-export": "OneRoster zip download (the link and form are on oneroster-upload)",
     "district-unmatched-search": "POST only: the choices fragment of district-unmatched (checked inside it)",
     "district-unmatched-count": "fragment in the district home (its link to district-unmatched, with the open count)",
     **{
