@@ -331,9 +331,8 @@ def build_curriculum(conn: Any, competencies: int) -> dict[str, np.ndarray]:
             "grade_level",
             "sort_order",
             "assessable",
-            "deprecated",
         ],
-        [(*row, False) for row in rows],
+        rows,
     )
     copy_rows(conn, "mastery_prerequisite", ["competency_id", "prerequisite_id"], edges)
     conn.commit()

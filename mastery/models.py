@@ -47,9 +47,15 @@ class Competency(PlatformModel):
     sort_order = models.PositiveIntegerField(default=0)
     assessable = models.BooleanField(default=True, help_text="False for strands and clusters that only group.")
     source_identifier = models.CharField(max_length=255, null=True, blank=True, unique=True)
-    deprecated = models.BooleanField(default=False)
     # When an import last found the item gone from its framework's source (kept, with its evidence).
     deprecated_at = models.DateTimeField(null=True, blank=True)
+    # Whether it is deprecated, kept by PostgreSQL from deprecated_at (one fact, stored once): the many queries
+    # that leave deprecated competencies out filter on a plain boolean column.
+    deprecated = models.GeneratedField(
+        expression=models.ExpressionWrapper(Q(deprecated_at__isnull=False), output_field=models.BooleanField()),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["framework", "grade_level", "sort_order", "code"]

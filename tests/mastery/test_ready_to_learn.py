@@ -28,10 +28,10 @@ class Graph:
         self.g5a = make(self.math, "G5.A", 5)
         self.g5b = make(self.math, "G5.B", 5)
         self.g5c = make(self.math, "G5.C", 5)
-        self.g5d = make(self.math, "G5.D", 5, deprecated=True)
+        self.g5d = make(self.math, "G5.D", 5, deprecated_at=timezone.now())
         self.g5e = make(self.math, "G5.E", 5)
         make(self.math, "G5.S", 5, assessable=False)
-        make(self.math, "G5.X", 5, deprecated=True)
+        make(self.math, "G5.X", 5, deprecated_at=timezone.now())
         self.s1 = make(self.science, "S.1", 5)
         for competency, prerequisite in (
             (self.g5a, self.g4a),

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from mastery.models import Competency, Evidence, Framework, MasteryPolicy, MasteryState, MasteryStatus, Prerequisite
 from tests.world import World, make_student
@@ -52,7 +53,7 @@ def build_curriculum(world: World) -> Curriculum:
             sort_order=order,
             parent=curriculum.c.get(parent) if parent else None,
             assessable=assessable,
-            deprecated=deprecated,
+            deprecated_at=timezone.now() if deprecated else None,
         )
 
     add("4.NF", "Fractions, grade 4", 4, 1, assessable=False)
