@@ -1,7 +1,8 @@
 """Writes and use cases of the mastery app, one module per use case; import them from here.
 
 - prerequisites: the prerequisite graph (refuses cycles)
-- evidence: recording evidence (one, bulk, CSV import), idempotent per (source, external id)
+- evidence: recording evidence (one, bulk, a whole file staged then stored at once), idempotent per
+  (source, external id)
 - mastery: recomputing mastery states from evidence, teacher overrides
 - policies: mastery policy versions, including fitted BKT parameters
 """
@@ -9,6 +10,7 @@
 from .evidence import (
     EVIDENCE_BULK_MAX,
     EvidenceBatchError,
+    EvidenceImport,
     EvidenceRecorded,
     evidence_record,
     evidence_record_bulk,
@@ -20,6 +22,7 @@ from .prerequisites import prerequisite_add
 __all__ = [
     "EVIDENCE_BULK_MAX",
     "EvidenceBatchError",
+    "EvidenceImport",
     "EvidenceRecorded",
     "evidence_record",
     "evidence_record_bulk",

@@ -18,6 +18,10 @@ errors by item index and field, and nothing is stored. A valid batch is sent wit
 into a session-local staging table and moved into the evidence table by one INSERT ... SELECT,
 never a save() per row (bench/ingest.py measures it).
 
+A whole file (`manage.py import_evidence`) is not cut into batches: EvidenceImport stages its rows, each
+normalized once as it is read (normalize_text_item), in a temporary table of one transaction, checks them
+as a whole there, and stores them all with one INSERT ... SELECT (bench/import_csv.py measures it).
+
 Recording evidence does not recompute mastery; the nightly run picks up rows by `created_at`.
 """
 
@@ -27,7 +31,8 @@ import datetime
 import json
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import psycopg
@@ -35,6 +40,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, EmptyResultSet, ValidationE
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from mastery.models import Competency, Evidence
@@ -199,6 +205,16 @@ def _text(value: Any, errors: dict[str, list[str]], field: str, *, limit: int | 
     return value
 
 
+def _is_plain_text(value: str, limit: int) -> bool:
+    """A source or external id the short paths accept as it is: not blank, not too long, no NUL."""
+    return 0 < len(value) <= limit and not value.isspace() and "\x00" not in value
+
+
+def _raw_score_json(raw_score: float, max_score: float) -> str:
+    """The `raw` of a raw score, as json.dumps (compact) writes it for two finite floats."""
+    return f'{{"raw_score":{raw_score!r},"max_score":{max_score!r}}}'
+
+
 def _normalize(item: Any, tz: datetime.tzinfo) -> tuple[tuple | None, dict[str, list[str]]]:
     """Check one item without the database. Returns (row, {}) or (None, errors by field).
 
@@ -237,7 +253,7 @@ def _normalize(item: Any, tz: datetime.tzinfo) -> tuple[tuple | None, dict[str, 
         ):
             raw_number, max_number = float(raw_score), float(max_score)
             kind, score = "score", raw_number / max_number
-            raw_json = f'{{"raw_score":{raw_number!r},"max_score":{max_number!r}}}'  # as json.dumps writes it
+            raw_json = _raw_score_json(raw_number, max_number)
         if (
             kind is not None
             and type(student_id) is int
@@ -249,17 +265,10 @@ def _normalize(item: Any, tz: datetime.tzinfo) -> tuple[tuple | None, dict[str, 
             and get("kind") is None
             and get("raw") is None
             and type(source) is str
-            and 0 < len(source) <= SOURCE_MAX_LENGTH
-            and not source.isspace()
-            and "\x00" not in source
+            and _is_plain_text(source, SOURCE_MAX_LENGTH)
             and (
                 external_id is None
-                or (
-                    type(external_id) is str
-                    and 0 < len(external_id) <= EXTERNAL_ID_MAX_LENGTH
-                    and not external_id.isspace()
-                    and "\x00" not in external_id
-                )
+                or (type(external_id) is str and _is_plain_text(external_id, EXTERNAL_ID_MAX_LENGTH))
             )
             and type(note) is str
             and "\x00" not in note
@@ -397,6 +406,80 @@ def _normalize_general(item: Any, tz: datetime.tzinfo) -> tuple[tuple | None, di
     return (student_id, competency_id, kind, observed_at, score, rating, source, external_id, note, raw_json), errors
 
 
+_RATINGS_AS_TEXT = {str(rating): rating for rating in range(RATING_MIN, RATING_MAX + 1)}
+
+
+def _value_from_text(
+    score: str, raw_score: str, max_score: str, rating: str
+) -> tuple[str, float | None, int | None, str] | None:
+    """(kind, score, rating, raw) of a plain score, raw score with its maximum or rating given as text; None
+    for anything else (no value, several, out of range, not a number), which the general path explains."""
+    if score and not (raw_score or max_score or rating):
+        number = _as_number(score)
+        if number is not None and 0.0 <= number <= 1.0:
+            return "score", number, None, "{}"
+    elif rating and not (score or raw_score or max_score):
+        if rating in _RATINGS_AS_TEXT:
+            return "rating", None, _RATINGS_AS_TEXT[rating], "{}"
+    elif raw_score and max_score and not (score or rating):
+        raw_number, max_number = _as_number(raw_score), _as_number(max_score)
+        if raw_number is not None and max_number is not None and 0 <= raw_number <= max_number and max_number > 0:
+            return "score", raw_number / max_number, None, _raw_score_json(raw_number, max_number)
+    return None
+
+
+def normalize_text_item(
+    student_id: int | None,
+    competency_id: int | None,
+    observed_at: str,
+    score: str,
+    raw_score: str,
+    max_score: str,
+    rating: str,
+    kind: str,
+    source: str,
+    external_id: str,
+    note: str,
+    tz: datetime.tzinfo,
+) -> tuple[_Row | None, dict[str, list[str]]]:
+    """One item as a file gives it: ids already looked up (None: not found), every other value text ("" for
+    none). Returns (row, {}) as _normalize gives it for the same item, or (None, errors by field).
+
+    A plain score, raw score with its maximum, or rating "1" to "4" without `kind` is checked on a short path
+    (no dict); anything else goes through the general path as the item it stands for, so that every caller
+    meets the same rules and messages (tested: the same row for the same valid item).
+    """
+    observed = parse_observed_at(observed_at, tz) if observed_at else None
+    if (
+        observed is not None
+        and student_id is not None
+        and competency_id is not None
+        and not kind
+        and _is_plain_text(source, SOURCE_MAX_LENGTH)
+        and (not external_id or _is_plain_text(external_id, EXTERNAL_ID_MAX_LENGTH))
+        and "\x00" not in note
+    ):
+        value = _value_from_text(score, raw_score, max_score, rating)
+        if value is not None:
+            kind, number, rating_value, raw_json = value
+            return (student_id, competency_id, kind, observed, number, rating_value, source, external_id or None,
+                    note, raw_json), {}  # fmt: skip
+    item = {
+        "student_id": student_id,
+        "competency_id": competency_id,
+        "observed_at": observed_at or None,
+        "score": score or None,
+        "raw_score": raw_score or None,
+        "max_score": max_score or None,
+        "rating": rating or None,
+        "kind": kind or None,
+        "source": source,
+        "external_id": external_id or None,
+        "note": note,
+    }
+    return _normalize_general(item, tz)
+
+
 def _add_error(errors: dict[int, dict[str, list[str]]], index: int, field: str, message: str) -> None:
     errors.setdefault(index, {}).setdefault(field, []).append(message)
 
@@ -492,9 +575,8 @@ def evidence_validate(
 _TABLE = Evidence._meta.db_table
 
 # The sequence is looked up once (a scalar subquery), not once per id.
-_ALLOCATE_IDS = f"""
-SELECT array_agg(nextval((SELECT pg_get_serial_sequence('{_TABLE}', 'id'))::regclass)) FROM generate_series(1, %b)
-"""
+_NEXT_ID = f"nextval((SELECT pg_get_serial_sequence('{_TABLE}', 'id'))::regclass)"
+_ALLOCATE_IDS = f"SELECT array_agg({_NEXT_ID}) FROM generate_series(1, %b)"
 
 # A batch travels to the server with binary COPY into a session-local staging table (psycopg writes COPY
 # rows in C, several times faster than it encodes the same values as array parameters), then moves into
@@ -503,24 +585,34 @@ _INCOMING = "mastery_evidence_incoming"
 _INCOMING_COLUMNS = ("id", "student_id", "competency_id", "kind", "observed_at", "score", "rating", "source",
                      "external_id", "note", "raw")  # fmt: skip
 _INCOMING_TYPES = ("int8", "int8", "int8", "text", "timestamptz", "float8", "int2", "text", "text", "text", "text")
-_CREATE_INCOMING = f"""
-CREATE TEMPORARY TABLE IF NOT EXISTS {_INCOMING} (
-    {", ".join(f"{name} {type_}" for name, type_ in zip(_INCOMING_COLUMNS, _INCOMING_TYPES, strict=True))}
-) ON COMMIT DELETE ROWS
-"""
-_COPY_INCOMING = f"COPY {_INCOMING} ({', '.join(_INCOMING_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 
-# Ids are allocated first, so every item knows its row. Rows go in key order: concurrent batches then take
-# their unique-index locks in the same order, so two batches sharing keys in different orders wait for each
-# other instead of deadlocking.
-_INSERT_ALL = f"""
-INSERT INTO {_TABLE} (id, student_id, competency_id, kind, observed_at, score, rating, source, external_id,
-                      note, raw, recorded_by_id, created_at)
-SELECT id, student_id, competency_id, kind, observed_at, score, rating, source, external_id, note, raw::jsonb,
-       %b::bigint, %b::timestamptz
-FROM {_INCOMING}
+
+def _create_staging(table: str, columns: Sequence[str], types: Sequence[str], *, on_commit: str) -> str:
+    pairs = ", ".join(f"{name} {type_}" for name, type_ in zip(columns, types, strict=True))
+    return f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({pairs}) ON COMMIT {on_commit}"
+
+
+def _copy_into(table: str, columns: Sequence[str]) -> str:
+    return f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+
+
+def _insert_from(staged: str) -> str:
+    """Every staged row (the columns of _INCOMING_COLUMNS, id included) into the evidence table, in key order:
+    concurrent writers then take their unique-index locks in the same order, so two sharing keys in
+    different orders wait for each other instead of deadlocking."""
+    values = ", ".join(f"{name}::jsonb" if name == "raw" else name for name in _INCOMING_COLUMNS)
+    return f"""
+INSERT INTO {_TABLE} ({", ".join(_INCOMING_COLUMNS)}, recorded_by_id, created_at)
+SELECT {values}, %b::bigint, %b::timestamptz
+FROM {staged}
 ORDER BY source, external_id
 """
+
+
+_CREATE_INCOMING = _create_staging(_INCOMING, _INCOMING_COLUMNS, _INCOMING_TYPES, on_commit="DELETE ROWS")
+_COPY_INCOMING = _copy_into(_INCOMING, _INCOMING_COLUMNS)
+# Ids are allocated first, so every item knows its row.
+_INSERT_ALL = _insert_from(_INCOMING)
 # The idempotent form: RETURNING tells which rows this call stored.
 _INSERT_NEW_ONLY = f"""{_INSERT_ALL}
 ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING
@@ -541,23 +633,44 @@ CROSS JOIN LATERAL (
 """
 
 
-def _insert_staged(cursor: psycopg.Cursor, params: list[Any], *, ids: Iterable[int]) -> set[int]:
-    """Move the staged batch into the evidence table; the ids of the rows this call stored.
+def _insert_all_or_new_only(
+    cursor: psycopg.Cursor, insert_all: str, insert_new_only: str, params: list[Any]
+) -> int | None:
+    """Run insert_all, and return how many rows it stored; or, if it meets a key already stored, run
+    insert_new_only instead and return None (its result is on the cursor).
 
     Most batches are new observations, and a plain INSERT skips the speculative insertion that ON
-    CONFLICT makes per row (about a tenth of the database's work per row at district scale). When a key
-    is already stored (a retry, an overlapping re-send, a concurrent duplicate that committed first),
-    that INSERT fails on the unique index; the savepoint undoes it and the idempotent form runs instead.
+    CONFLICT makes per row (about a tenth of the database's work per row at district scale; a sixth for a
+    whole file). When a key is already stored (a retry, an overlapping re-send, a concurrent duplicate that
+    committed first), that INSERT fails on the unique index; the savepoint undoes it and the idempotent
+    form runs instead.
     """
     cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
     try:
-        cursor.execute(_INSERT_ALL, params)
+        cursor.execute(insert_all, params)
     except psycopg.errors.UniqueViolation:
         cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
-        cursor.execute(_INSERT_NEW_ONLY, params)
-        return {row[0] for row in cursor.fetchall()}
+        cursor.execute(insert_new_only, params)
+        return None
+    stored = cursor.rowcount
     cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
-    return set(ids)
+    return stored
+
+
+def _insert_staged(cursor: psycopg.Cursor, params: list[Any], *, ids: Iterable[int]) -> set[int]:
+    """Move the staged batch into the evidence table; the ids of the rows this call stored."""
+    if _insert_all_or_new_only(cursor, _INSERT_ALL, _INSERT_NEW_ONLY, params) is not None:
+        return set(ids)
+    return {row[0] for row in cursor.fetchall()}
+
+
+@contextmanager
+def _raw_cursor() -> Iterator[psycopg.Cursor]:
+    """A plain psycopg cursor on Django's connection (same transaction): binary COPY and parameters;
+    database errors still arrive as Django's (OperationalError, IntegrityError, ...)."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
 
 
 def _store(rows: list[_Row], recorded_by_id: int | None) -> list[EvidenceRecorded]:
@@ -568,10 +681,7 @@ def _store(rows: list[_Row], recorded_by_id: int | None) -> list[EvidenceRecorde
         first_of.append(index if row[7] is None else first_of_key.setdefault((row[6], row[7]), index))
     unique = [index for index, first in enumerate(first_of) if first == index]
 
-    connection.ensure_connection()
-    # A plain psycopg cursor on Django's connection (same transaction): binary COPY and parameters;
-    # database errors still arrive as Django's (OperationalError, IntegrityError, ...).
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    with _raw_cursor() as cursor:
         cursor.execute(_ALLOCATE_IDS, [len(unique)])
         ids: dict[int, int] = dict(zip(unique, cursor.fetchone()[0], strict=True))  # type: ignore[index]
         cursor.execute(_CREATE_INCOMING)
@@ -593,6 +703,125 @@ def _store(rows: list[_Row], recorded_by_id: int | None) -> list[EvidenceRecorde
         stored[index] if first == index else EvidenceRecorded(stored[first].id, False)
         for index, first in enumerate(first_of)
     ]
+
+
+# --- a whole file: staged, checked as a whole, stored at once ------------------------------------
+
+# A file's rows, each normalized on its own (normalize_text_item) and numbered by its line, go by binary COPY
+# into a temporary table as they are read: the caller's Python checks the next rows while the server takes
+# these, and no row is kept in Python. Nothing reaches the evidence table until the whole file has been
+# checked; then one INSERT ... SELECT moves every staged row, in the caller's transaction. Ids follow the
+# lines (as a batch's follow its items: same-time observations keep the file's order), rows go in key order.
+_IMPORT = "mastery_evidence_import"
+_IMPORT_COLUMNS = ("line", *_INCOMING_COLUMNS[1:])
+_IMPORT_TYPES = ("int4", *_INCOMING_TYPES[1:])
+_CREATE_IMPORT = _create_staging(_IMPORT, _IMPORT_COLUMNS, _IMPORT_TYPES, on_commit="DROP")
+_COPY_IMPORT = _copy_into(_IMPORT, _IMPORT_COLUMNS)
+_INSERT_IMPORTED = _insert_from(f"(SELECT {_NEXT_ID} AS id, * FROM {_IMPORT} ORDER BY line) AS numbered")
+_INSERT_IMPORTED_NEW_ONLY = f"""{_INSERT_IMPORTED}
+ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING
+"""
+# What makes two rows with the same key "the same observation": as _payload.
+_PAYLOAD = "(student_id, competency_id, kind, observed_at, score, rating, note)"
+# A hash aggregate: cheap enough to run always; the sort below only when a key repeats at all.
+_ANY_REPEATED_KEY = f"""
+SELECT EXISTS (SELECT FROM {_IMPORT} WHERE external_id IS NOT NULL GROUP BY source, external_id HAVING count(*) > 1)
+"""
+_DIFFERING_REPEATS = f"""
+SELECT line, first_line FROM (
+    SELECT line, {_PAYLOAD} AS payload, first_value(line) OVER by_key AS first_line,
+           first_value({_PAYLOAD}) OVER by_key AS first_payload
+    FROM {_IMPORT}
+    WHERE external_id IS NOT NULL
+    WINDOW by_key AS (PARTITION BY source, external_id ORDER BY line)
+) AS keyed
+WHERE line <> first_line AND payload IS DISTINCT FROM first_payload
+ORDER BY line
+"""
+_LEARNERS = LearnerProfile._meta.db_table
+_LEARNER_ID = LearnerProfile._meta.pk.column  # type: ignore[union-attr]
+_NOT_A_LEARNER = f"NOT EXISTS (SELECT FROM {_LEARNERS} p WHERE p.{_LEARNER_ID} = s.student_id)"
+_CHANGED_SINCE_LOOKED_UP = f"""
+SELECT s.line, {_NOT_A_LEARNER}, c.assessable
+FROM {_IMPORT} s LEFT JOIN {Competency._meta.db_table} c ON c.id = s.competency_id
+WHERE {_NOT_A_LEARNER} OR c.assessable IS NOT TRUE
+ORDER BY s.line
+"""
+
+
+class EvidenceImport:
+    """The rows of one file, staged in the current transaction (see above); store() stores them all at once.
+
+    Create it inside transaction.atomic(): the staging table lives until the transaction ends, and a
+    rollback (an error anywhere in the file) leaves nothing behind.
+    """
+
+    def __init__(self) -> None:
+        if not connection.in_atomic_block:
+            raise TransactionManagementError("EvidenceImport works inside transaction.atomic().")
+        self._key_repeats: bool | None = None  # whether two staged rows share a key, once asked
+        with _raw_cursor() as cursor:
+            cursor.execute(_CREATE_IMPORT)
+            cursor.execute(f"TRUNCATE {_IMPORT}")  # an earlier import in the same transaction
+
+    def stage(self, rows: Iterable[tuple[int, _Row]]) -> None:
+        """Stage (line, row) pairs with one COPY. `rows` may be a generator that checks each row as it goes:
+        the server takes the rows already sent meanwhile."""
+        self._key_repeats = None
+        with _raw_cursor() as cursor, cursor.copy(_COPY_IMPORT) as copy:
+            copy.set_types(_IMPORT_TYPES)
+            for line, row in rows:
+                copy.write_row((line, *row))
+
+    def differing_repeats(self) -> list[tuple[int, int]]:
+        """(line, first line) of every staged row whose source and external_id an earlier staged row has, with
+        other values. Identical repeats are fine: store() stores the first and counts the others present."""
+        if not self._any_key_repeats():
+            return []
+        with _raw_cursor() as cursor:
+            cursor.execute(_DIFFERING_REPEATS)
+            return cursor.fetchall()
+
+    def _any_key_repeats(self) -> bool:
+        if self._key_repeats is None:
+            with _raw_cursor() as cursor:
+                cursor.execute(_ANY_REPEATED_KEY)
+                self._key_repeats = bool(cursor.fetchone()[0])  # type: ignore[index]
+        return self._key_repeats
+
+    def store(self, recorded_by_id: int | None) -> int:
+        """Move every staged row into the evidence table; how many were new (the others' key was stored).
+
+        First checks the staged rows' students and competencies again: one that changed since the caller
+        looked it up (no longer a learner, removed, no longer assessable) raises EvidenceBatchError with the
+        errors by line, and nothing is stored. Then a plain INSERT, unless two staged rows share a key (the
+        idempotent form stores the first); see _insert_all_or_new_only.
+        """
+        with _raw_cursor() as cursor:
+            cursor.execute(_CHANGED_SINCE_LOOKED_UP)
+            changed = cursor.fetchall()
+            if changed:
+                raise EvidenceBatchError(
+                    {line: _changed_errors(gone, assessable) for line, gone, assessable in changed}
+                )
+            params = [recorded_by_id, timezone.now()]
+            if self._any_key_repeats():  # a plain INSERT would fail on the file's own repeats
+                cursor.execute(_INSERT_IMPORTED_NEW_ONLY, params)
+                stored = None
+            else:
+                stored = _insert_all_or_new_only(cursor, _INSERT_IMPORTED, _INSERT_IMPORTED_NEW_ONLY, params)
+            created = cursor.rowcount if stored is None else stored
+        logger.info("evidence import: %d rows stored", created)
+        return created
+
+
+def _changed_errors(student_gone: bool, assessable: bool | None) -> dict[str, list[str]]:
+    errors = {"student_id": [NO_SUCH_STUDENT]} if student_gone else {}
+    if assessable is None:
+        errors["competency_id"] = [NO_SUCH_COMPETENCY]
+    elif not assessable:
+        errors["competency_id"] = [NOT_ASSESSABLE]
+    return errors
 
 
 # --- services ---------------------------------------------------------------------------------
