@@ -18,12 +18,18 @@ from tests.shared_data import shared_path
 pytestmark = pytest.mark.browser
 
 
-def test_admin_previews_then_applies_a_roster(page, world, live_server, tmp_path, screenshot, monkeypatch):
-    monkeypatch.setattr(uploads, "FOLDER", tmp_path / "uploads")  # the live server runs in this process
-    archive = tmp_path / "roster.zip"
+def edfi_zip(folder):
+    """The Ed-Fi toolkit's OneRoster 1.1 sample as the zip an admin would upload."""
+    archive = folder / "roster.zip"
     with zipfile.ZipFile(archive, "w") as out:
         for child in sorted(shared_path("samples", "oneroster", "edfi-lms-toolkit-v1p1").glob("*.csv")):
             out.write(child, child.name)
+    return archive
+
+
+def test_admin_previews_then_applies_a_roster(page, world, live_server, tmp_path, screenshot, monkeypatch):
+    monkeypatch.setattr(uploads, "FOLDER", tmp_path / "uploads")  # the live server runs in this process
+    archive = edfi_zip(tmp_path)
     sign_in(page, "admin_north")
     page.goto(f"/districts/{world.districts['north'].pk}/oneroster/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Import a OneRoster roster")
@@ -73,10 +79,7 @@ def test_the_page_shows_the_upload_then_the_server_at_work_and_focuses_the_repor
         return real_import(*args, **kwargs)
 
     monkeypatch.setattr(views, "import_oneroster", slow_import)
-    archive = tmp_path / "roster.zip"
-    with zipfile.ZipFile(archive, "w") as out:
-        for child in sorted(shared_path("samples", "oneroster", "edfi-lms-toolkit-v1p1").glob("*.csv")):
-            out.write(child, child.name)
+    archive = edfi_zip(tmp_path)
     sign_in(page, "admin_north")
     page.goto(f"/districts/{world.districts['north'].pk}/oneroster/")
     status = page.locator("#upload-progress-text")
