@@ -19,6 +19,9 @@ def sign_in(page, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    # The page signing in leads to has loaded (and htmx has taken over its forms) before a test acts on it: a
+    # key pressed earlier on a busy machine would post a form the plain way.
+    page.wait_for_load_state("load")
 
 
 def test_teacher_signs_in_sees_roster_and_opens_a_learner_profile(page, world, live_server, screenshot):
