@@ -1678,7 +1678,7 @@ def _tool_statement(number: int, person: str, activity: tuple[str, str], scaled:
 def _insert_learning_tool(plan: DemoPlan, district: District, competencies: dict[str, int]) -> None:
     tool = tool_credential_create(name=DEMO_TOOL_NAME, source=DEMO_TOOL_SOURCE, district=district).credential
     grade_five = [row for row in plan.competencies if row.assessable and row.grade_level == 5][:4]
-    activities = [(f"{_TOOL_SITE}/activities/{row.code.lower()}", row.statement[:60]) for row in grade_five]
+    activities = [(f"{_TOOL_SITE}/activities/{row.code.lower()}", f"Practice set {row.code}") for row in grade_five]
     mapped = Competency.objects.in_bulk([competencies[row.code] for row in grade_five])
     for (activity, _name), row in zip(activities, grade_five, strict=True):
         activity_identity_create(tool=tool, activity=activity, competency=mapped[competencies[row.code]])
