@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from profiles import access
-from profiles.models import District, LearnerProfile, Role
+from profiles.models import District, LearnerProfile
 
 from .interop import unmatched
 from .interop.forms import UnmatchedMapForm
@@ -147,9 +147,7 @@ def _render(
         (group, posted[1] if posted is not None and posted[0] == group.first_id else BLANK_FORM)
         for group in page.object_list
     ]
-    role = access.primary_role(request.user)
     context = {
-        "viewer_role": Role(role).label if role else "",
         "district": scope.district,
         "page": page,
         "rows": rows,

@@ -25,7 +25,7 @@ from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from profiles import access
-from profiles.models import LearnerProfile, Role, User
+from profiles.models import LearnerProfile, User
 
 from . import grid_page, selectors, services
 from .exports import csv_lines
@@ -47,10 +47,8 @@ def _viewer(request: HttpRequest) -> User:
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    """Render a page with what the site chrome shows about the viewer: their main role, in words."""
-    role = access.primary_role(request.user)
-    context = {"viewer_role": Role(role).label if role else "", "legend": LEGEND, **context}
-    return render(request, template, context, status=status)
+    """Render a page with the status legend its mastery cells use."""
+    return render(request, template, {"legend": LEGEND, **context}, status=status)
 
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
@@ -201,8 +199,7 @@ def mastery_grid(request: HttpRequest, section_id: int) -> HttpResponse:
     )
     if getattr(request, "htmx", False):
         return grid_page.render(request, context, fragment=True)
-    role = access.primary_role(user)
-    return grid_page.render(request, {"viewer_role": Role(role).label if role else "", **context}, fragment=False)
+    return grid_page.render(request, context, fragment=False)
 
 
 @require_GET

@@ -28,7 +28,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from profiles import access
-from profiles.models import Role, User
+from profiles.models import User
 from profiles.spreadsheet import spreadsheet_safe
 
 from . import dashboard_selectors as selectors
@@ -499,16 +499,10 @@ def respond(request: HttpRequest, user: User, dashboard: Dashboard) -> HttpRespo
         "min_n": selectors.suppression_min_n(),
         "suppressed_text": SUPPRESSED_TEXT,
     }
-    return _page(request, "monitoring/dashboard.html", context)
+    return render(request, "monitoring/dashboard.html", context)
 
 
 # --- views ---------------------------------------------------------------------------------------------------
-
-
-def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    """Render a page with what the site chrome shows about the viewer: their main role, in words."""
-    role = access.primary_role(request.user)
-    return render(request, template, {"viewer_role": Role(role).label if role else "", **context})
 
 
 def _dashboard_viewer(request: HttpRequest) -> User:
@@ -530,7 +524,7 @@ def dashboard_home(request: HttpRequest) -> HttpResponse:
         return redirect("equity-district", districts[0].pk)
     if not districts and len(schools) == 1:
         return redirect("equity-school", schools[0].pk)
-    return _page(request, "monitoring/dashboard_home.html", {"districts": districts, "schools": schools})
+    return render(request, "monitoring/dashboard_home.html", {"districts": districts, "schools": schools})
 
 
 @require_GET

@@ -21,7 +21,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mastery import grid_page
 from profiles import access
-from profiles.models import Role
 
 from . import selectors
 from .services.ratings import RatingsRecorded, RatingsRefused, ratings_record
@@ -95,8 +94,6 @@ def section_ratings(request: HttpRequest, section_id: int) -> HttpResponse:
         )
         if _is_htmx(request):
             return grid_page.render(request, context, fragment=True, status=400)
-        role = access.primary_role(user)
-        context["viewer_role"] = Role(role).label if role else ""
         return grid_page.render(request, context, fragment=False, status=400)
 
     grid = grid_page.load_grid(section=section, visible_students=visible, filters=filters)

@@ -30,7 +30,7 @@ from . import page_selectors, services, workspace_selectors
 from .forms import NoteForm
 from .models import Activity, PacingAlert, SmallGroupSession
 from .services import groups
-from .views import Refusal, _int, _page, _refusal, _viewer
+from .views import Refusal, _int, _refusal, _viewer
 
 RECENT_DONE_DAYS = 14
 # What Today shows before "show all": the alerts that most need an adult, the groups that help the most.
@@ -138,7 +138,7 @@ def today(request: HttpRequest) -> HttpResponse:
     """The teacher's home: who needs them today, in which small group, about what."""
     user = _teacher(request)
     context = _today_context(user, all_alerts="alerts" in request.GET, all_groups="groups" in request.GET)
-    return _page(request, "pathways/today.html", context)
+    return render(request, "pathways/today.html", context)
 
 
 def _today_alert(request: HttpRequest, alert_id: int) -> tuple[User, PacingAlert]:
@@ -184,7 +184,7 @@ def _today_alert_action(request: HttpRequest, alert_id: int, write: Any, done: s
         context.update(oob=True, focus_alert=focus, focus_status=refusal is None and focus is None)
         return render(request, "pathways/_today_alerts.html", context, status=400 if refusal else 200)
     if refusal is not None:
-        return _page(request, "pathways/today.html", _today_context(user, refusal=refusal), status=400)
+        return render(request, "pathways/today.html", _today_context(user, refusal=refusal), status=400)
     messages.success(request, message)
     return HttpResponseRedirect(_today_url("today"))
 
@@ -273,7 +273,9 @@ def small_group_plan(request: HttpRequest, section_id: int) -> HttpResponse:
         if data["origin"] not in SmallGroupSession.Origin.values:
             data["origin"] = SmallGroupSession.Origin.TEACHER
         data["why"] = _suggested_why(section, data["origin"], _int(data["competency"]), data["students"])
-        return _page(request, "pathways/small_group_plan.html", {**_plan_context(user, section, data), "refusal": None})
+        return render(
+            request, "pathways/small_group_plan.html", {**_plan_context(user, section, data), "refusal": None}
+        )
     data = {
         "origin": request.POST.get("origin", ""),
         "competency": request.POST.get("competency", ""),
@@ -302,7 +304,7 @@ def small_group_plan(request: HttpRequest, section_id: int) -> HttpResponse:
         )
     except ValidationError as error:
         context = {**_plan_context(user, section, data), "refusal": _refusal(error)}
-        return _page(request, "pathways/small_group_plan.html", context, status=400)
+        return render(request, "pathways/small_group_plan.html", context, status=400)
     count = session.members.count()
     messages.success(
         request,
@@ -368,7 +370,7 @@ def _session_response(
         level, words = done or ("", "")
         context.update(oob=True, done=words, done_level=level)
         return render(request, "pathways/_session_body.html", context, status=status)
-    return _page(request, "pathways/small_group_session.html", context, status=status)
+    return render(request, "pathways/small_group_session.html", context, status=status)
 
 
 @require_GET

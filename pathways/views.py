@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from profiles import access
-from profiles.models import LearnerProfile, Role, Section, User
+from profiles.models import LearnerProfile, Section, User
 
 from . import choice_selectors, page_selectors, selectors, services
 from .forms import (
@@ -106,13 +106,6 @@ def _viewer(request: HttpRequest) -> User:
     if not isinstance(user, User):
         raise PermissionDenied
     return user
-
-
-def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    """Render a page with what the site chrome shows about the viewer: their main role, in words."""
-    role = access.primary_role(request.user)
-    context = {"viewer_role": Role(role).label if role else "", **context}
-    return render(request, template, context, status=status)
 
 
 def _int(value: Any) -> int | None:
@@ -265,7 +258,7 @@ def _path_response(
     context = _path_context(request, profile, path, paths)
     context["refusal"] = refusal
     context.update(overrides or {})
-    return _page(request, "pathways/path.html", context, status=status)
+    return render(request, "pathways/path.html", context, status=status)
 
 
 @require_GET
@@ -282,7 +275,7 @@ def path_page(request: HttpRequest, student_id: int) -> HttpResponse:
     else:
         path = paths[0] if paths else None
     context = _path_context(request, profile, path, paths)
-    return _page(request, "pathways/path.html", context)
+    return render(request, "pathways/path.html", context)
 
 
 @require_GET
@@ -656,7 +649,7 @@ def _section_choices_response(
         "pending": [(c, access.can_decide_step_choices(user, c.step.path.student_id)) for c in pending],
         "refusal": refusal,
     }
-    return _page(request, "pathways/section_choices.html", context, status=status)
+    return render(request, "pathways/section_choices.html", context, status=status)
 
 
 @require_GET
@@ -708,7 +701,7 @@ def _activities_response(
         "reviewed": reviewed,
         "refusal": refusal,
     }
-    return _page(request, "pathways/activities.html", context, status=status)
+    return render(request, "pathways/activities.html", context, status=status)
 
 
 @require_GET

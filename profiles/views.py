@@ -44,17 +44,10 @@ def _require_role(user: User, role: str) -> None:
         raise Http404("No such page.")
 
 
-def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    """Render a page with what the site chrome shows about the viewer: their main role, in words."""
-    role = access.primary_role(request.user)
-    context = {"viewer_role": Role(role).label if role else "", **context}
-    return render(request, template, context, status=status)
-
-
 def _form_page(request: HttpRequest, template: str, context: dict[str, Any], form: Form) -> HttpResponse:
     """A form page; a submitted form with errors answers 400."""
     status = 400 if form.is_bound and form.errors else 200
-    return _page(request, template, {**context, "form": form}, status=status)
+    return render(request, template, {**context, "form": form}, status=status)
 
 
 def _save(form: Form, write: Any) -> bool:
@@ -147,7 +140,7 @@ def home(request: HttpRequest) -> HttpResponse:
     target = _role_home(user, role)
     if target is not None:
         return redirect(target)
-    return _page(request, "profiles/no_role.html", {"role": role})
+    return render(request, "profiles/no_role.html", {"role": role})
 
 
 # The teacher's home ("teacher-home") is the Today page: pathways.today_views.today (alerts, small groups and
@@ -160,7 +153,7 @@ def guardian_home(request: HttpRequest) -> HttpResponse:
     user = _viewer(request)
     _require_role(user, Role.GUARDIAN)
     children = selectors.children_of(user, access.visible_learner_profiles(user))
-    return _page(request, "profiles/guardian_home.html", {"children": children})
+    return render(request, "profiles/guardian_home.html", {"children": children})
 
 
 @require_GET
@@ -171,7 +164,7 @@ def district_home(request: HttpRequest) -> HttpResponse:
     if not districts.exists():
         raise Http404("No district to show.")
     schools = selectors.district_schools(districts, access.overview_schools(user))
-    return _page(request, "profiles/district_home.html", {"schools": schools})
+    return render(request, "profiles/district_home.html", {"schools": schools})
 
 
 # --- schools and sections -------------------------------------------------------------------------
@@ -183,7 +176,7 @@ def school_list(request: HttpRequest) -> HttpResponse:
     schools = selectors.schools_with_counts(access.overview_schools(request.user).select_related("district"))
     if not schools:
         raise Http404("No school to show.")
-    return _page(request, "profiles/school_list.html", {"schools": schools})
+    return render(request, "profiles/school_list.html", {"schools": schools})
 
 
 @require_GET
@@ -191,7 +184,7 @@ def school_list(request: HttpRequest) -> HttpResponse:
 def school_detail(request: HttpRequest, school_id: int) -> HttpResponse:
     school = access.get_overview_school_or_404(request.user, school_id)
     grades = selectors.school_overview(school)
-    return _page(request, "profiles/school_detail.html", {"school": school, "grades": grades})
+    return render(request, "profiles/school_detail.html", {"school": school, "grades": grades})
 
 
 @require_GET
@@ -204,7 +197,7 @@ def section_detail(request: HttpRequest, section_id: int) -> HttpResponse:
         "roster": roster,
         "show_class_overviews": access.can_see_class_overviews(request.user),
     }
-    return _page(request, "profiles/section_detail.html", context)
+    return render(request, "profiles/section_detail.html", context)
 
 
 # --- learner profiles and goals ---------------------------------------------------------------------
@@ -222,7 +215,7 @@ def student_profile(request: HttpRequest, student_id: int) -> HttpResponse:
         # Pacing alerts are written for teachers: their card is on the page for staff who see the student only.
         "sees_alerts": access.alert_students(request.user).filter(pk=profile.pk).exists(),
     }
-    return _page(request, "profiles/student_profile.html", context)
+    return render(request, "profiles/student_profile.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -296,7 +289,7 @@ def oneroster_upload(request: HttpRequest, district_id: int) -> HttpResponse:
         if not can_apply:
             uploads.forget_upload(request.session, token)
         context.update(report=report, token=token if can_apply else "", source=source)
-        return _page(request, "profiles/oneroster_upload.html", context, status=200 if report.ok else 400)
+        return render(request, "profiles/oneroster_upload.html", context, status=200 if report.ok else 400)
     return _form_page(request, "profiles/oneroster_upload.html", context, form)
 
 
@@ -312,7 +305,7 @@ def _oneroster_apply(request: HttpRequest, district: District, context: dict[str
     if report.applied:
         uploads.forget_upload(request.session, token)
     context.update(report=report, token="" if report.applied else token, source=source)
-    return _page(request, "profiles/oneroster_upload.html", context, status=200 if report.ok else 400)
+    return render(request, "profiles/oneroster_upload.html", context, status=200 if report.ok else 400)
 
 
 # --- OneRoster export (district admins) ------------------------------------------------------------

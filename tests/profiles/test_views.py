@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from profiles.context_processors import viewer
 from profiles.forms import SIGN_IN_FAILED
 from profiles.models import Goal, LearnerProfile, Role, RoleMembership, User
 from tests.world import PASSWORD, STUDENTS, VISIBLE_STUDENTS, make_student
@@ -139,6 +140,35 @@ def test_user_without_a_role_sees_whom_to_ask(client, world):
     page = html(response)
     assert "Your account has no role yet" in page
     assert "Ask your school office" in page
+
+
+@pytest.mark.parametrize(
+    ("username", "route", "args", "role"),
+    [
+        ("t_a1", "mastery-grid", lambda w: [w.sections["A1"].pk], "Teacher"),
+        ("t_a1", "path-page", lambda w: [w.s_a1_1.pk], "Teacher"),
+        ("p_a", "equity-dashboard", lambda w: [], "Principal"),
+        ("admin_north", "district-unmatched", lambda w: [w.districts["north"].pk], "District admin"),
+    ],
+)
+def test_every_apps_pages_name_the_viewers_role_in_the_header(client, world, username, route, args, role):
+    """The role comes from one context processor (profiles/context_processors.py), whichever app renders."""
+    client.force_login(world.users[username])
+    response = client.get(reverse(route, args=args(world)), follow=True)
+    assert response.status_code == 200
+    assert f'<span class="account__role">{role}</span>' in html(response)
+    assert ('<nav class="site-nav" aria-label="Main">' in html(response)) is (role != "Teacher")
+
+
+def test_the_viewers_role_is_asked_only_when_a_template_shows_it(world, rf, django_assert_num_queries):
+    request = rf.get("/")
+    request.user = User.objects.get(pk=world.p_a.pk)  # nothing cached on it yet
+    with django_assert_num_queries(0):
+        context = viewer(request)
+    with django_assert_num_queries(1):
+        assert context["viewer_role"]() == "Principal"
+    with django_assert_num_queries(0):
+        assert context["viewer_role"]() == "Principal"  # kept on the user
 
 
 def test_header_names_the_user_and_their_role_and_signs_out_by_post(client, world):
