@@ -27,6 +27,7 @@ from profiles import access
 from profiles.models import District, LearnerProfile
 
 from .interop import unmatched
+from .interop import unmatched_selectors as selectors
 from .interop.forms import UnmatchedMapForm
 from .models import ToolCredential, UnmatchedStatement
 
@@ -43,14 +44,14 @@ class Scope:
     students: QuerySet[LearnerProfile]  # from profiles/access.py
 
     def form(self, data: QueryDict | None = None) -> UnmatchedMapForm:
-        return UnmatchedMapForm(data, open_rows=unmatched.open_unmatched(self.tools), students=self.students)
+        return UnmatchedMapForm(data, open_rows=selectors.open_unmatched(self.tools), students=self.students)
 
 
 def _scope(request: HttpRequest, district_id: int) -> Scope:
     district = access.get_administered_district_or_404(request.user, district_id)
     return Scope(
         district=district,
-        tools=unmatched.district_tools(district),
+        tools=selectors.district_tools(district),
         students=access.tool_mapping_students(request.user, district.pk),
     )
 
@@ -70,15 +71,15 @@ class FormState:
     """One group's form as the page shows it: what was typed, what the searches found, what was chosen, and
     what was wrong with it (field label, message)."""
 
-    student_search: unmatched.SearchResult
-    competency_search: unmatched.SearchResult
+    student_search: selectors.SearchResult
+    competency_search: selectors.SearchResult
     student_id: int | None = None
     competency_id: int | None = None
     errors: tuple[tuple[str, str], ...] = ()
     error_fields: frozenset[str] = frozenset()
 
 
-NOT_SEARCHED = unmatched.SearchResult("", False, [], False)
+NOT_SEARCHED = selectors.SearchResult("", False, [], False)
 BLANK_FORM = FormState(NOT_SEARCHED, NOT_SEARCHED)
 
 
@@ -92,16 +93,16 @@ def _posted_row(scope: Scope, data: QueryDict) -> UnmatchedStatement | None:
     row_id = _posted_id(data, "unmatched")
     if row_id is None:
         return None
-    return unmatched.open_unmatched(scope.tools).select_related("tool").filter(pk=row_id).first()
+    return selectors.open_unmatched(scope.tools).select_related("tool").filter(pk=row_id).first()
 
 
-def _search(scope: Scope, tool: ToolCredential, data: QueryDict, field: str) -> unmatched.SearchResult:
+def _search(scope: Scope, tool: ToolCredential, data: QueryDict, field: str) -> selectors.SearchResult:
     """A group form's search for `field`: students among those the admin may map to that the tool writes for,
     or competencies."""
     query = data.get(SEARCH_FIELDS[field], "")
     if field == "student":
-        return unmatched.student_search(unmatched.mapping_students(tool, scope.students), query)
-    return unmatched.competency_search(query)
+        return selectors.student_search(selectors.mapping_students(tool, scope.students), query)
+    return selectors.competency_search(query)
 
 
 def _form_state(scope: Scope, data: QueryDict, tool: ToolCredential, form: UnmatchedMapForm | None = None) -> FormState:
@@ -126,9 +127,9 @@ def _field_errors(form: UnmatchedMapForm) -> tuple[tuple[str, str], ...]:
 
 
 def _groups_page(scope: Scope, number: int) -> Page:
-    """One page of groups (as unmatched.UnmatchedGroup): a count query and the page's rows, then two queries."""
-    page: Page = Paginator(unmatched.unmatched_groups(scope.tools), GROUPS_PER_PAGE).get_page(number)
-    page.object_list = unmatched.describe(list(page.object_list))
+    """One page of groups (as selectors.UnmatchedGroup): a count query and the page's rows, then two queries."""
+    page: Page = Paginator(selectors.unmatched_groups(scope.tools), GROUPS_PER_PAGE).get_page(number)
+    page.object_list = selectors.describe(list(page.object_list))
     return page
 
 
@@ -151,12 +152,12 @@ def _render(
         "district": scope.district,
         "page": page,
         "rows": rows,
-        "open_count": unmatched.open_unmatched(scope.tools).count(),
-        "resolved": unmatched.recently_resolved(scope.tools),
+        "open_count": selectors.open_unmatched(scope.tools).count(),
+        "resolved": selectors.recently_resolved(scope.tools),
         "lost": lost,
         "form_action": _page_url(scope.district, page.number),
         "search_url": reverse("district-unmatched-search", args=[scope.district.pk]),
-        "min_length": unmatched.SEARCH_MIN_LENGTH,
+        "min_length": selectors.SEARCH_MIN_LENGTH,
     }
     return render(request, "mastery/unmatched.html", context, status=status)
 
@@ -216,10 +217,10 @@ def district_unmatched_search(request: HttpRequest, district_id: int) -> HttpRes
         raise Http404("No such search.")
     context = {
         "field": field,
-        "prefix": unmatched.form_key(row.pk),
+        "prefix": selectors.form_key(row.pk),
         "result": _search(scope, row.tool, request.POST, field),
         "chosen": _posted_id(request.POST, field),
-        "min_length": unmatched.SEARCH_MIN_LENGTH,
+        "min_length": selectors.SEARCH_MIN_LENGTH,
     }
     return render(request, "mastery/_unmatched_choices.html", context)
 
@@ -229,5 +230,5 @@ def district_unmatched_search(request: HttpRequest, district_id: int) -> HttpRes
 def district_unmatched_count(request: HttpRequest, district_id: int) -> HttpResponse:
     """The district home's link to the page, with the open count (loaded there with htmx)."""
     scope = _scope(request, district_id)
-    context = {"district": scope.district, "open_count": unmatched.open_unmatched(scope.tools).count()}
+    context = {"district": scope.district, "open_count": selectors.open_unmatched(scope.tools).count()}
     return render(request, "mastery/_unmatched_link.html", context)

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.db.models import Model, QuerySet
 
-from mastery.interop.unmatched import mapping_competencies, mapping_students, tool_scope_name
+from mastery.interop.unmatched_selectors import mapping_competencies, mapping_students, tool_scope_name
 from mastery.models import Competency, UnmatchedStatement
 from profiles.models import LearnerProfile, User
 
