@@ -11,6 +11,11 @@ GRADE_MIN = 0  # kindergarten
 GRADE_MAX = 12
 
 
+def grade_code(grade: int) -> str:
+    """A grade as the CEDS codes write it (OneRoster grades, CASE educationLevel): KG, 01 ... 12."""
+    return "KG" if grade == GRADE_MIN else f"{grade:02d}"
+
+
 def validate_grade(value: int) -> None:
     if not GRADE_MIN <= value <= GRADE_MAX:
         raise ValidationError(

@@ -49,6 +49,7 @@ from ..access import ROLE_PRIORITY
 from ..imports.apply import DEMOGRAPHIC_FLAGS, GUARDIAN_ROLES, SESSION_KINDS, grade_of
 from ..imports.spec import COLUMNS, FILE_ORDER, KNOWN_OTHER_FILES, LEFT_OUT, ONLY_IN_1_2
 from ..imports.validate import TOBEDELETED
+from ..modelbase import grade_code
 from ..models import (
     Demographics,
     District,
@@ -120,11 +121,6 @@ def derived_id(table: str, key: object) -> str:
 def row_id(model: type[models.Model], pk: object) -> str:
     """The sourcedId of a row no source system linked: the same in every export."""
     return derived_id(model._meta.db_table, pk)
-
-
-def grade_code(grade: int) -> str:
-    """A platform grade as OneRoster (CEDS) writes it: KG, 01 ... 12."""
-    return "KG" if grade == 0 else f"{grade:02d}"
 
 
 def written_grades(sent: str, linked: bool, grade: int | None, default: int | None) -> str:

@@ -16,8 +16,9 @@ from typing import Any
 from django.db.models import Q
 
 from mastery.models import Competency, CompetencyAlias, Framework, Prerequisite, UnresolvedAssociation
+from profiles.modelbase import grade_code
 
-from .parse import EXACT_MATCH_OF, IS_CHILD_OF, PRECEDES, grade_code
+from .parse import EXACT_MATCH_OF, IS_CHILD_OF, PRECEDES
 
 # Fixed namespace: derived identifiers stay the same across exports and installations.
 PLPLATFORM_NAMESPACE = uuid.UUID("6f1c0d2e-3b4a-5c6d-8e7f-90a1b2c3d4e5")

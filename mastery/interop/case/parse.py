@@ -137,11 +137,6 @@ def parse_grade(value: str) -> int | None:
     return None
 
 
-def grade_code(grade: int) -> str:
-    """The CEDS education level of a grade: KG, 01 ... 12."""
-    return "KG" if grade == 0 else f"{grade:02d}"
-
-
 class _Reader:
     """Collects errors and warnings while reading one package."""
 
