@@ -8,6 +8,16 @@ from __future__ import annotations
 
 COMMON = ["sourcedId", "status", "dateLastModified"]
 
+# Columns of users.csv that only 1.2 has (in 1.1 the roles and orgs are users.csv's own columns).
+USERS_1_2_ONLY = [
+    "userMasterIdentifier",
+    "preferredGivenName",
+    "preferredMiddleName",
+    "preferredFamilyName",
+    "primaryOrgSourcedId",
+    "pronouns",
+]
+
 # Columns of each file we read, in spec order (1.1 and 1.2 together: a 1.2-only column is optional).
 COLUMNS: dict[str, list[str]] = {
     "orgs": [*COMMON, "name", "type", "identifier", "parentSourcedId"],
@@ -52,12 +62,7 @@ COLUMNS: dict[str, list[str]] = {
         "phone",
         "agentSourcedIds",
         "grades",
-        "userMasterIdentifier",
-        "preferredGivenName",
-        "preferredMiddleName",
-        "preferredFamilyName",
-        "primaryOrgSourcedId",
-        "pronouns",
+        *USERS_1_2_ONLY,
     ],
     "roles": [
         *COMMON,
@@ -142,16 +147,7 @@ KNOWN_OTHER_FILES = {
 # COLUMNS lists the columns of 1.1 and 1.2 together; these are the ones a version's file lacks (what an export
 # of that version leaves out).
 LEFT_OUT: dict[str, dict[str, set[str]]] = {
-    "1.1": {
-        "users": {
-            "userMasterIdentifier",
-            "preferredGivenName",
-            "preferredMiddleName",
-            "preferredFamilyName",
-            "primaryOrgSourcedId",
-            "pronouns",
-        }
-    },
+    "1.1": {"users": set(USERS_1_2_ONLY)},
     "1.2": {"users": {"orgSourcedIds", "role"}},
 }
 # Files a 1.1 manifest does not name.
